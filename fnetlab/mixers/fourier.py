@@ -1,0 +1,89 @@
+"""FNet Fourier mixing (Lee-Thorp et al., arXiv 2105.03824; google-research `f_net`).
+
+`y = Re(FFT2(x))` over the (length, features) axes of each example: unnormalised, no
+parameters, no dropout, no mask (FNet mixes padding in too, as the official code does).
+
+Implementations (`impl=`):
+- `fft` (default on CPU/GPU): exploits that x is real. The 2-D spectrum of a real signal is
+  conjugate-symmetric, X[n, k] = conj(X[-n mod N, -k mod d]), so we take an `rfft` over the
+  feature axis (d//2+1 columns), a complex FFT over the length axis on those columns only,
+  keep the real part and rebuild the other d - d//2 - 1 columns by the symmetry
+  Re X[n, k] = Re X[-n mod N, d - k]. That halves the complex FFT work and the size of every
+  complex intermediate compared with `fft2(x).real`.
+- `dft`: the official TPU path, in real arithmetic. With F = C - iS (cosine and sine DFT
+  matrices), Re(F_N x F_d) = C_N x C_d - S_N x S_d = [C_N | -S_N] @ [x C_d ; x S_d]: two real
+  matmuls, no complex numbers. Matrices are numpy constants built for the traced shape.
+- `auto`: `dft` on TPU for length <= 4096 (as the official code chooses), `fft` elsewhere.
+
+Departures from the official code: the official FFT path rejects lengths above 4096 that are
+not powers of two; XLA's FFT handles any length, so we do not. The FFT is always computed in
+float32/complex64, also under bf16 activations, and cast back afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from flax import linen as nn
+
+
+def fourier_fft(x: jax.Array) -> jax.Array:
+  """Re(FFT2(x)) over the last two axes via the real-input half spectrum."""
+  n, d = x.shape[-2], x.shape[-1]
+  half = jnp.fft.rfft(x, axis=-1)  # [..., n, d//2+1]
+  r = jnp.real(jnp.fft.fft(half, axis=-2))  # [..., n, d//2+1]
+  n_rest = d - (d // 2 + 1)
+  if n_rest == 0:
+    return r
+  # Columns k = d//2+1 .. d-1 equal Re X[-n mod N, d-k]; d-k runs n_rest .. 1.
+  rows = (-np.arange(n)) % n
+  rest = jnp.take(r[..., 1 : n_rest + 1][..., ::-1], rows, axis=-2)
+  return jnp.concatenate([r, rest], axis=-1)
+
+
+def dft_matrices(n: int) -> tuple[np.ndarray, np.ndarray]:
+  """Cosine and sine DFT matrices (F = C - iS), computed in float64, returned float32."""
+  idx = np.arange(n)
+  # Reduce the integer product mod n first, so large n keeps full angular precision.
+  angle = 2.0 * np.pi * (np.outer(idx, idx) % n) / n
+  return np.cos(angle).astype(np.float32), np.sin(angle).astype(np.float32)
+
+
+def fourier_dft(x: jax.Array) -> jax.Array:
+  """Re(FFT2(x)) over the last two axes with two real matmuls (see module docstring)."""
+  n, d = x.shape[-2], x.shape[-1]
+  c_d, s_d = dft_matrices(d)
+  c_n, s_n = dft_matrices(n)
+  cs = jnp.asarray(np.concatenate([c_d, s_d], axis=1))  # [d, 2d]
+  xcs = jnp.matmul(x, cs, precision=jax.lax.Precision.HIGHEST)  # [..., n, 2d]
+  stacked = jnp.concatenate([xcs[..., :d], xcs[..., d:]], axis=-2)  # [..., 2n, d]
+  left = jnp.asarray(np.concatenate([c_n, -s_n], axis=1))  # [n, 2n]
+  return jnp.matmul(left, stacked, precision=jax.lax.Precision.HIGHEST)
+
+
+def choose_impl(impl: str, length: int) -> str:
+  """Resolves `auto` by backend and length; validates the name."""
+  if impl not in ("fft", "dft", "auto"):
+    raise ValueError(f"fourier impl must be one of fft, dft, auto; got {impl!r}")
+  if impl != "auto":
+    return impl
+  return "dft" if jax.default_backend() == "tpu" and length <= 4096 else "fft"
+
+
+class FourierMixer(nn.Module):
+  """FNet mixing sublayer: Re(FFT2) over (length, features). Parameter-free."""
+
+  impl: str = "fft"  # fft | dft | auto
+
+  supports_causal: ClassVar[bool] = False
+  output_dropout: ClassVar[bool] = False  # FNet's mixing sublayer has no dropout
+
+  @nn.compact
+  def __call__(self, x, mask=None, deterministic=True):
+    del mask, deterministic  # FNet's mixing has no mask and no dropout.
+    impl = choose_impl(self.impl, x.shape[-2])
+    fn = fourier_fft if impl == "fft" else fourier_dft
+    return fn(x.astype(jnp.float32)).astype(x.dtype)

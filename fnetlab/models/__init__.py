@@ -1,0 +1,25 @@
+"""Models: the encoder family (classification, retrieval, pretraining) and the causal decoder."""
+
+from fnetlab.models.config import SIZES, ModelSpec, layer_mixers, spec_from_config
+from fnetlab.models.decoder import Decoder, supports_decode
+from fnetlab.models.encoder import (
+  Classifier,
+  DualClassifier,
+  Encoder,
+  EncoderModel,
+  Pretrainer,
+)
+
+__all__ = [
+  "SIZES",
+  "Classifier",
+  "Decoder",
+  "DualClassifier",
+  "Encoder",
+  "EncoderModel",
+  "ModelSpec",
+  "Pretrainer",
+  "layer_mixers",
+  "spec_from_config",
+  "supports_decode",
+]

@@ -1,0 +1,117 @@
+"""Model sizes and the frozen `ModelSpec` that every model module is built from.
+
+`spec_from_config(config.model)` turns the ml_collections `model` block of any task config into
+a `ModelSpec`: `size` picks the dimensions from `SIZES`, and any dimension set explicitly in the
+config wins over the size. Base and large are the FNet paper's dimensions (REFERENCE.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax.numpy as jnp
+
+SIZES = {
+  "tiny": dict(num_layers=2, d_model=64, d_ff=128, num_heads=2),
+  "small": dict(num_layers=4, d_model=256, d_ff=1024, num_heads=4),
+  "base": dict(num_layers=12, d_model=768, d_ff=3072, num_heads=12),
+  "large": dict(num_layers=24, d_model=1024, d_ff=4096, num_heads=16),
+}
+SIZE_KEYS = ("num_layers", "d_model", "d_ff", "num_heads")
+HYBRIDS = ("none", "top", "bottom", "middle", "mixed")
+POSITIONS = ("learned", "sinusoidal", "fourier", "none")
+NORMS = ("post", "pre")
+ACTIVATIONS = ("gelu", "gelu_exact", "relu", "ewu")
+POOLINGS = ("cls", "mean", "last")
+DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+  """Everything a model needs; hashable, so it can sit on flax modules."""
+
+  mixer: str = "fourier"
+  mixer_options: tuple = ()  # sorted (key, value) pairs passed to fnetlab.mixers.get
+  num_layers: int = 2
+  d_model: int = 64
+  d_ff: int = 128
+  num_heads: int = 2
+  d_embed: int | None = None  # embedding width before the projection; None = d_model
+  vocab_size: int = 256
+  type_vocab_size: int = 4  # 0 disables token-type embeddings
+  max_len: int = 512
+  positions: str = "learned"
+  norm: str = "post"
+  hybrid: str = "none"  # attention in some layers: top | bottom | middle | mixed
+  hybrid_layers: int = 2
+  activation: str = "gelu"
+  dropout_rate: float = 0.1
+  ln_eps: float = 1e-12
+  embed_norm: bool = True
+  embed_projection: bool = True
+  pooling: str = "cls"
+  pooler_dense: bool = True  # FNet/BERT tanh(Dense(h_cls)) pooler
+  head_hidden: int = 0  # >0: LRA head Dense(head_hidden)-ReLU before the logits
+  num_classes: int = 2
+  causal: bool = False
+  dtype: str = "float32"
+
+  def __post_init__(self):
+    for key, allowed in (
+      ("hybrid", HYBRIDS),
+      ("positions", POSITIONS),
+      ("norm", NORMS),
+      ("activation", ACTIVATIONS),
+      ("pooling", POOLINGS),
+      ("dtype", tuple(DTYPES)),
+    ):
+      if getattr(self, key) not in allowed:
+        raise ValueError(f"model.{key}={getattr(self, key)!r}; valid: {', '.join(allowed)}")
+
+  @property
+  def compute_dtype(self) -> Any:
+    return DTYPES[self.dtype]
+
+  @property
+  def embed_dim(self) -> int:
+    return self.d_embed or self.d_model
+
+
+def spec_from_config(model_cfg, **overrides) -> ModelSpec:
+  """Builds a ModelSpec from a config's `model` block (ConfigDict or dict)."""
+  cfg = dict(model_cfg.to_dict() if hasattr(model_cfg, "to_dict") else model_cfg)
+  cfg.update(overrides)
+  size = cfg.pop("size", None) or "tiny"
+  if size not in SIZES:
+    raise ValueError(f"model.size={size!r}; valid: {', '.join(SIZES)}")
+  for key in SIZE_KEYS:
+    if cfg.get(key) in (None, 0):
+      cfg[key] = SIZES[size][key]
+  options = cfg.pop("mixer_options", None) or {}
+  cfg["mixer_options"] = tuple(sorted(dict(options).items()))
+  fields = {f.name for f in dataclasses.fields(ModelSpec)}
+  unknown = sorted(set(cfg) - fields)
+  if unknown:
+    raise ValueError(f"unknown model config key(s): {', '.join('model.' + k for k in unknown)}")
+  return ModelSpec(**cfg)
+
+
+def layer_mixers(spec: ModelSpec) -> list[str]:
+  """The mixer name of every layer, after the hybrid layout puts attention in some of them."""
+  n, k = spec.num_layers, min(spec.hybrid_layers, spec.num_layers)
+  names = [spec.mixer] * n
+  if spec.hybrid == "none" or k == 0:
+    return names
+  if spec.hybrid == "top":
+    idx = range(n - k, n)
+  elif spec.hybrid == "bottom":
+    idx = range(k)
+  elif spec.hybrid == "middle":
+    start = (n - k) // 2
+    idx = range(start, start + k)
+  else:  # mixed: evenly spaced, the last one on top
+    idx = sorted({round((i + 1) * n / k) - 1 for i in range(k)})
+  for i in idx:
+    names[i] = "attention"
+  return names

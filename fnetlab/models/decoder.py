@@ -1,0 +1,64 @@
+"""A causal language model built from any causal-capable mixer.
+
+Token embedding + positions (learned by default; `none` when the mixer brings its own, e.g.
+RoPE attention or the WorkerTransformer) -> N blocks made causal -> final norm -> logits.
+Pre-LN by default, as is usual for decoders. Non-causal mixers (FNet, linear, random) are
+refused by the mixer registry with a clear error.
+
+`decode=True` builds the incremental form for sampling: attention layers keep a KV cache and
+the positions start at a cached offset. Other mixers do not support it; the sampler
+recomputes the whole prefix for them.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from flax import linen as nn
+
+from fnetlab import mixers
+from fnetlab.mixers.common import default_kernel_init, logical
+from fnetlab.models.config import ModelSpec, layer_mixers
+from fnetlab.models.layers import Positions, build_blocks, layer_norm
+
+
+def supports_decode(spec: ModelSpec) -> bool:
+  """True when every layer keeps a KV cache (pure attention decoders)."""
+  return all("decode" in mixers.option_names(n) for n in layer_mixers(spec))
+
+
+class Decoder(nn.Module):
+  """Causal LM: batch {'inputs': [b, n] int} -> logits [b, n, vocab] (float32)."""
+
+  spec: ModelSpec
+  decode: bool = False
+
+  @nn.compact
+  def __call__(self, batch, deterministic=True):
+    spec = self.spec
+    ids = batch["inputs"] if isinstance(batch, dict) else batch
+    offset = 0
+    if self.decode:
+      index = self.variable("cache", "position", lambda: jnp.array(0, jnp.int32))
+      offset = index.value
+      if self.is_initializing():
+        offset = 0
+      else:
+        index.value = offset + ids.shape[1]
+    emb = nn.Embed(
+      spec.vocab_size,
+      spec.d_model,
+      embedding_init=logical(nn.initializers.normal(0.02), "vocab", "embed"),
+      name="embed",
+    )
+    positions = Positions(spec.positions, spec.max_len, spec.d_model, name="position")
+    x = emb(ids) + positions(ids.shape[1], offset)[None]
+    x = nn.Dropout(spec.dropout_rate)(x, deterministic=deterministic).astype(spec.compute_dtype)
+    for block in build_blocks(spec, causal=True, decode=self.decode):
+      x = block(x, None, deterministic)
+    x = layer_norm(spec, "final_norm")(x)
+    return nn.Dense(
+      spec.vocab_size,
+      name="logits",
+      kernel_init=logical(default_kernel_init, "embed", "vocab"),
+      bias_init=logical(nn.initializers.zeros, "vocab"),
+    )(x.astype(jnp.float32))

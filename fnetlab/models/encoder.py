@@ -1,0 +1,201 @@
+"""The encoder (FNet / BERT layout) and its task models.
+
+Embeddings follow FNet: word + position + token-type, LayerNorm, a Dense projection to the
+model width ("hidden_mapping_in"), dropout. Blocks get their mixer injected and are post-LN by
+default (`x = LN(x + mix(x)); y = LN(x + FF(x))`), pre-LN as an option with a final LN. With
+`mixer='attention'`, `embed_projection=False` and `activation='gelu_exact'` the encoder is
+BERT, which the HF import parity test checks exactly.
+
+Task models on top:
+- `Classifier`: pooled output -> logits (`num_classes=1` is regression, as STS-B).
+- `DualClassifier`: LRA Retrieval's two towers with shared weights and a head on
+  [e1, e2, e1*e2, e1-e2] -> Dense -> ReLU -> Dense -> ReLU -> logits.
+- `Pretrainer`: MLM (dense -> gelu -> LN -> decoder tied to the word embedding, own bias) + NSP.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+from flax import linen as nn
+
+from fnetlab.mixers.common import default_kernel_init, logical
+from fnetlab.models.config import ModelSpec
+from fnetlab.models.layers import Positions, activation, build_blocks, layer_norm
+
+
+def dense(features, name, axes, dtype=jnp.float32, **kw):
+  return nn.Dense(
+    features,
+    dtype=dtype,
+    name=name,
+    kernel_init=logical(default_kernel_init, *axes),
+    bias_init=logical(nn.initializers.zeros, axes[-1]),
+    **kw,
+  )
+
+
+class Embeddings(nn.Module):
+  spec: ModelSpec
+
+  def setup(self):
+    spec = self.spec
+    self.word = nn.Embed(
+      spec.vocab_size,
+      spec.embed_dim,
+      embedding_init=logical(nn.initializers.normal(0.02), "vocab", "embed"),
+      name="word",
+    )
+    self.positions = Positions(spec.positions, spec.max_len, spec.embed_dim, name="position")
+    if spec.type_vocab_size:
+      self.types = nn.Embed(
+        spec.type_vocab_size,
+        spec.embed_dim,
+        embedding_init=logical(nn.initializers.normal(0.02), None, "embed"),
+        name="type",
+      )
+    if spec.embed_norm:
+      self.norm = layer_norm(spec, "norm")
+    if spec.embed_projection:
+      self.projection = dense(
+        spec.d_model, "projection", ("embed", "embed_out"), spec.compute_dtype
+      )
+    elif spec.embed_dim != spec.d_model:
+      raise ValueError("model.d_embed != d_model needs model.embed_projection=True")
+    self.dropout = nn.Dropout(spec.dropout_rate)
+
+  def __call__(self, ids, type_ids=None, deterministic=True, offset=0):
+    x = self.word(ids) + self.positions(ids.shape[1], offset)[None]
+    if self.spec.type_vocab_size:
+      x = x + self.types(jnp.zeros_like(ids) if type_ids is None else type_ids)
+    if self.spec.embed_norm:
+      x = self.norm(x)
+    if self.spec.embed_projection:
+      x = self.projection(x)
+    return self.dropout(x, deterministic=deterministic).astype(self.spec.compute_dtype)
+
+  def attend(self, h):
+    """Logits against the word embedding (the tied MLM decoder)."""
+    return self.word.attend(h.astype(jnp.float32))
+
+
+class Encoder(nn.Module):
+  """Embeddings + N blocks. Returns the sequence output [batch, length, d_model]."""
+
+  spec: ModelSpec
+
+  @nn.compact
+  def __call__(self, ids, type_ids=None, mask=None, deterministic=True):
+    x = Embeddings(self.spec, name="embeddings")(ids, type_ids, deterministic)
+    for block in build_blocks(self.spec):
+      x = block(x, mask, deterministic)
+    if self.spec.norm == "pre":
+      x = layer_norm(self.spec, "final_norm")(x)
+    return x
+
+
+def pool(h, mask, how: str):
+  """CLS (first token), masked mean, or last real token."""
+  if how == "cls":
+    return h[:, 0]
+  m = jnp.ones(h.shape[:2], h.dtype) if mask is None else mask.astype(h.dtype)
+  if how == "mean":
+    return (h * m[..., None]).sum(1) / jnp.maximum(m.sum(1, keepdims=True), 1.0)
+  last = jnp.maximum(m.sum(1).astype(jnp.int32) - 1, 0)
+  return jnp.take_along_axis(h, last[:, None, None], axis=1)[:, 0]
+
+
+class Pooler(nn.Module):
+  spec: ModelSpec
+
+  @nn.compact
+  def __call__(self, h, mask=None):
+    x = pool(h, mask, self.spec.pooling)
+    if self.spec.pooler_dense:
+      x = jnp.tanh(
+        dense(self.spec.d_model, "dense", ("embed", "embed_out"), self.spec.compute_dtype)(x)
+      )
+    return x
+
+
+class EncoderModel(nn.Module):
+  """Encoder + pooler: the `(sequence_output, pooled_output)` backbone (HF parity target)."""
+
+  spec: ModelSpec
+
+  def setup(self):
+    self.encoder = Encoder(self.spec)
+    self.pooler = Pooler(self.spec)
+
+  def __call__(self, ids, type_ids=None, mask=None, deterministic=True):
+    h = self.encoder(ids, type_ids, mask, deterministic)
+    return {"sequence_output": h, "pooled_output": self.pooler(h, mask)}
+
+
+class Head(nn.Module):
+  """[Dense(hidden)-ReLU]* then Dense(num_classes), in float32."""
+
+  num_classes: int
+  hidden: tuple = ()
+  dropout_rate: float = 0.0
+
+  @nn.compact
+  def __call__(self, x, deterministic=True):
+    x = x.astype(jnp.float32)
+    for i, width in enumerate(self.hidden):
+      x = nn.relu(dense(width, f"hidden_{i}", ("embed", "mlp"))(x))
+    x = nn.Dropout(self.dropout_rate)(x, deterministic=deterministic)
+    return dense(self.num_classes, "logits", ("mlp", None))(x)
+
+
+class Classifier(nn.Module):
+  """Sequence classification / regression. batch keys: inputs, [type_ids], [mask]."""
+
+  spec: ModelSpec
+
+  @nn.compact
+  def __call__(self, batch, deterministic=True):
+    mask = batch.get("mask")
+    out = EncoderModel(self.spec, name="backbone")(
+      batch["inputs"], batch.get("type_ids"), mask, deterministic
+    )
+    hidden = (self.spec.head_hidden,) if self.spec.head_hidden else ()
+    return Head(self.spec.num_classes, hidden, self.spec.dropout_rate, name="head")(
+      out["pooled_output"], deterministic
+    )
+
+
+class DualClassifier(nn.Module):
+  """LRA Retrieval: one shared encoder on both documents, head on [e1, e2, e1*e2, e1-e2]."""
+
+  spec: ModelSpec
+
+  @nn.compact
+  def __call__(self, batch, deterministic=True):
+    backbone = EncoderModel(self.spec, name="backbone")
+    e1 = backbone(batch["inputs"], None, batch.get("mask"), deterministic)["pooled_output"]
+    e2 = backbone(batch["inputs2"], None, batch.get("mask2"), deterministic)["pooled_output"]
+    feats = jnp.concatenate([e1, e2, e1 * e2, e1 - e2], axis=-1)
+    width = self.spec.head_hidden or self.spec.d_model
+    return Head(self.spec.num_classes, (width, width // 2), self.spec.dropout_rate, name="head")(
+      feats, deterministic
+    )
+
+
+class Pretrainer(nn.Module):
+  """MLM + NSP. batch: inputs, type_ids, mask, mlm_positions [b, p]. Returns (mlm, nsp) logits."""
+
+  spec: ModelSpec
+
+  @nn.compact
+  def __call__(self, batch, deterministic=True):
+    spec = self.spec
+    backbone = EncoderModel(spec, name="backbone")
+    out = backbone(batch["inputs"], batch.get("type_ids"), batch.get("mask"), deterministic)
+    h = jnp.take_along_axis(out["sequence_output"], batch["mlm_positions"][..., None], axis=1)
+    h = dense(spec.embed_dim, "mlm_dense", ("embed_out", "embed"))(h.astype(jnp.float32))
+    h = nn.LayerNorm(epsilon=spec.ln_eps, name="mlm_norm")(activation(spec.activation)(h))
+    word = backbone.variables["params"]["encoder"]["embeddings"]["word"]["embedding"]
+    mlm = h @ nn.unbox(word).T.astype(jnp.float32)
+    mlm = mlm + self.param("mlm_bias", logical(nn.initializers.zeros, "vocab"), (spec.vocab_size,))
+    nsp = dense(2, "nsp", ("embed", None))(out["pooled_output"].astype(jnp.float32))
+    return mlm, nsp
