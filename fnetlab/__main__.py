@@ -1,0 +1,5 @@
+import sys
+
+from fnetlab.cli import main
+
+sys.exit(main())
