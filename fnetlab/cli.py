@@ -12,6 +12,8 @@ import importlib
 import os
 import sys
 
+from absl import flags
+
 COMMANDS = {
   "train": ("fnetlab.train.main", "Train (or resume) from a config into a workdir."),
   "eval": ("fnetlab.train.evaluate", "Restore a checkpoint from a workdir and evaluate it."),
@@ -42,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
   module = importlib.import_module(COMMANDS[command][0])
   try:
     result = module.main([f"fnetlab {command}"] + argv[2:])
-  except (ValueError, FileNotFoundError, KeyError) as e:
+  except (ValueError, FileNotFoundError, KeyError, flags.Error) as e:
     if os.environ.get("FNETLAB_DEBUG"):
       raise
     msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__

@@ -1,0 +1,1 @@
+"""The sharded training system: state, step, loop, checkpoints, logging."""

@@ -1,0 +1,133 @@
+"""Orbax checkpoints: one `CheckpointManager` per workdir (the `args=` API).
+
+Layout of a workdir:
+  config.json            the resolved config (ml_collections -> JSON)
+  checkpoints/<step>/    items: `state` (step, params, opt_state, rng) and `data` (iterator)
+  metrics.jsonl, results.json, eval_<split>_<step>.json, tb/
+
+`state` is saved with StandardSave. Restoring with a target gives back the exact sharded
+state (resume); restoring without one gives host numpy trees, which is how `init_from` and
+`eval` read params from any workdir, including one written by `fnetlab import-hf`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from typing import Any
+
+import jax
+import numpy as np
+import orbax.checkpoint as ocp
+
+from fnetlab.errors import UserError
+
+CKPT_DIR = "checkpoints"
+
+
+def checkpoint_dir(workdir: str) -> str:
+  return os.path.join(os.path.abspath(workdir), CKPT_DIR)
+
+
+def manager(
+  workdir: str,
+  keep: int = 3,
+  best_metric: str | None = None,
+  best_mode: str = "max",
+  async_save: bool = True,
+  create: bool = True,
+) -> ocp.CheckpointManager:
+  """The workdir's CheckpointManager: keeps the last `keep` steps plus the best by `best_metric`."""
+  best_fn = None
+  if best_metric:
+    best_fn = lambda m: m.get(best_metric, -np.inf if best_mode == "max" else np.inf)
+  options = ocp.CheckpointManagerOptions(
+    max_to_keep=keep,
+    best_fn=best_fn,
+    best_mode=best_mode,
+    keep_checkpoints_without_metrics=True,
+    create=create,
+    enable_async_checkpointing=async_save,
+    # Keep `keep` most recent plus the best: orbax keeps best-by-metric first, so we also
+    # preserve the most recent ones explicitly.
+    save_decision_policy=None,
+  )
+  return ocp.CheckpointManager(
+    checkpoint_dir(workdir), item_names=("state", "data"), options=options
+  )
+
+
+def save_params_only(workdir: str, params: Any, config: dict) -> str:
+  """Writes a params-only checkpoint at step 0 plus config.json (used by `import-hf`)."""
+  os.makedirs(workdir, exist_ok=True)
+  with manager(workdir, keep=1, async_save=False) as mngr:
+    mngr.save(
+      0,
+      args=ocp.args.Composite(
+        state=ocp.args.StandardSave({"step": np.int32(0), "params": params}),
+        data=ocp.args.JsonSave({}),
+      ),
+      force=True,
+    )
+    mngr.wait_until_finished()
+  with open(os.path.join(workdir, "config.json"), "w") as f:
+    json.dump(config, f, indent=2, sort_keys=True)
+  return checkpoint_dir(workdir)
+
+
+def resolve_step(mngr: ocp.CheckpointManager, step: str | int | None, workdir: str) -> int:
+  """'latest' (or None), 'best', or an integer step -> an existing step; UserError otherwise."""
+  steps = sorted(mngr.all_steps())
+  if not steps:
+    raise UserError(f"no checkpoints in {checkpoint_dir(workdir)}")
+  if step in (None, "latest"):
+    return steps[-1]
+  if step == "best":
+    best = mngr.best_step()
+    if best is None:
+      raise UserError(f"no best checkpoint recorded in {checkpoint_dir(workdir)} (no eval metrics)")
+    return best
+  try:
+    step = int(step)
+  except (TypeError, ValueError):
+    raise UserError(f"--step must be latest, best or an integer; got {step!r}") from None
+  if step not in steps:
+    raise UserError(f"no checkpoint at step {step} in {checkpoint_dir(workdir)}; have {steps}")
+  return step
+
+
+def load_params(workdir: str, step: str | int | None = None) -> tuple[Any, int]:
+  """Host copy of the params saved in `workdir` at `step` (latest by default)."""
+  if not os.path.isdir(checkpoint_dir(workdir)):
+    raise UserError(f"no checkpoints in {checkpoint_dir(workdir)}")
+  with manager(workdir, create=False, async_save=False) as mngr:
+    step = resolve_step(mngr, step, workdir)
+    try:
+      restored = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
+    except Exception as e:  # orbax raises many types for damaged files
+      raise UserError(f"checkpoint {checkpoint_dir(workdir)}/{step} is unreadable: {e}") from None
+  return restored["state"]["params"], step
+
+
+def read_config(workdir: str) -> dict:
+  path = os.path.join(workdir, "config.json")
+  if not os.path.exists(path):
+    raise UserError(f"{path} not found: is {workdir} an fnetlab workdir?")
+  with open(path) as f:
+    return json.load(f)
+
+
+def tree_size(tree) -> int:
+  return int(sum(np.size(x) for x in jax.tree.leaves(tree)))
+
+
+def remove_step(workdir: str, step: int) -> None:
+  """Deletes one step's directory (used to quarantine a corrupt checkpoint)."""
+  path = os.path.join(checkpoint_dir(workdir), str(step))
+  if os.path.isdir(path):
+    bad = path + ".corrupt"
+    shutil.rmtree(bad, ignore_errors=True)
+    os.rename(path, bad)
+    logging.warning("moved unreadable checkpoint %s aside to %s", path, bad)
