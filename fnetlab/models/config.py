@@ -52,7 +52,7 @@ class ModelSpec:
   embed_projection: bool = True
   pooling: str = "cls"
   pooler_dense: bool = True  # FNet/BERT tanh(Dense(h_cls)) pooler
-  head_hidden: int = 0  # >0: LRA head Dense(head_hidden)-ReLU before the logits
+  head_hidden: int = 0  # >0: LRA head Dense(head_hidden)-ReLU before the logits; -1: d_ff
   num_classes: int = 2
   causal: bool = False
   dtype: str = "float32"
@@ -88,6 +88,8 @@ def spec_from_config(model_cfg, **overrides) -> ModelSpec:
   for key in SIZE_KEYS:
     if cfg.get(key) in (None, 0):
       cfg[key] = SIZES[size][key]
+  if cfg.get("head_hidden") == -1:
+    cfg["head_hidden"] = cfg["d_ff"]
   options = cfg.pop("mixer_options", None) or {}
   cfg["mixer_options"] = tuple(sorted(dict(options).items()))
   fields = {f.name for f in dataclasses.fields(ModelSpec)}

@@ -21,6 +21,7 @@ from typing import Any
 import jax
 import numpy as np
 import orbax.checkpoint as ocp
+from orbax.checkpoint import checkpoint_managers as cm
 
 from fnetlab.errors import UserError
 
@@ -40,19 +41,20 @@ def manager(
   create: bool = True,
 ) -> ocp.CheckpointManager:
   """The workdir's CheckpointManager: keeps the last `keep` steps plus the best by `best_metric`."""
-  best_fn = None
+  policies = [cm.LatestN(n=keep)]
   if best_metric:
-    best_fn = lambda m: m.get(best_metric, -np.inf if best_mode == "max" else np.inf)
+    policies.append(
+      cm.BestN(
+        get_metric_fn=lambda m: m[best_metric],
+        reverse=best_mode == "min",
+        n=1,
+        keep_checkpoints_without_metrics=False,
+      )
+    )
   options = ocp.CheckpointManagerOptions(
-    max_to_keep=keep,
-    best_fn=best_fn,
-    best_mode=best_mode,
-    keep_checkpoints_without_metrics=True,
     create=create,
     enable_async_checkpointing=async_save,
-    # Keep `keep` most recent plus the best: orbax keeps best-by-metric first, so we also
-    # preserve the most recent ones explicitly.
-    save_decision_policy=None,
+    preservation_policy=cm.AnyPreservationPolicy(policies),
   )
   return ocp.CheckpointManager(
     checkpoint_dir(workdir), item_names=("state", "data"), options=options
@@ -85,10 +87,10 @@ def resolve_step(mngr: ocp.CheckpointManager, step: str | int | None, workdir: s
   if step in (None, "latest"):
     return steps[-1]
   if step == "best":
-    best = mngr.best_step()
-    if best is None:
-      raise UserError(f"no best checkpoint recorded in {checkpoint_dir(workdir)} (no eval metrics)")
-    return best
+    best = read_best(workdir)
+    if best is None or best["step"] not in steps:
+      raise UserError(f"no best checkpoint recorded in {workdir}/best.json (no evaluation yet?)")
+    return best["step"]
   try:
     step = int(step)
   except (TypeError, ValueError):
@@ -131,3 +133,23 @@ def remove_step(workdir: str, step: int) -> None:
     shutil.rmtree(bad, ignore_errors=True)
     os.rename(path, bad)
     logging.warning("moved unreadable checkpoint %s aside to %s", path, bad)
+
+
+def read_best(workdir: str) -> dict | None:
+  path = os.path.join(workdir, "best.json")
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
+def update_best(workdir: str, step: int, metric: str, value: float, mode: str) -> bool:
+  """Records `step` in best.json if `value` beats the recorded one. Returns True if it did."""
+  best = read_best(workdir)
+  better = best is None or (value > best["value"] if mode == "max" else value < best["value"])
+  if better:
+    tmp = os.path.join(workdir, "best.json.tmp")
+    with open(tmp, "w") as f:
+      json.dump({"step": int(step), "metric": metric, "value": float(value)}, f)
+    os.replace(tmp, os.path.join(workdir, "best.json"))
+  return better

@@ -1,0 +1,26 @@
+"""Task registry: `build(config)` -> fnetlab.tasks.base.Task. Modules are imported lazily."""
+
+from __future__ import annotations
+
+import importlib
+
+from fnetlab.errors import UserError
+
+TASKS = {
+  "listops": "fnetlab.tasks.listops",
+  "text": "fnetlab.tasks.lra",
+  "retrieval": "fnetlab.tasks.lra",
+  "image": "fnetlab.tasks.lra",
+  "pathfinder": "fnetlab.tasks.lra",
+  "pathx": "fnetlab.tasks.lra",
+  "glue": "fnetlab.tasks.glue",
+  "pretrain": "fnetlab.tasks.pretrain",
+  "lm": "fnetlab.tasks.lm",
+}
+
+
+def build(config):
+  """The Task for `config.task`; UserError naming the valid tasks."""
+  if config.task not in TASKS:
+    raise UserError(f"config key task={config.task!r}; valid tasks: {', '.join(sorted(TASKS))}")
+  return importlib.import_module(TASKS[config.task]).build(config)

@@ -1,0 +1,415 @@
+"""The train/eval loop: one jitted `train_step` over a device Mesh (pjit), Orbax resume, logging.
+
+- Shardings come from the params' logical axis names (`LOGICAL_RULES`, mesh axes `data` and
+  `fsdp`); a mesh axis that does not divide a dimension is dropped for that dimension. The
+  optimiser state inherits the params' axis names because optax maps over the boxed params.
+- `train_step(state, batch) -> (state, metrics)` is pure; the model, optimiser, task and
+  accumulation count are bound with functools.partial; the state is donated; the dropout rng
+  is `fold_in(state.rng, state.step)`.
+- Metrics stay on device until a log step (or an eval / checkpoint step, which flushes first,
+  so a non-finite loss is caught before anything is saved).
+- The data order is a pure function of (seed, step) (see fnetlab/tasks/base.py), so the
+  checkpointed iterator state is the step and a resumed run is bit-identical.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import math
+import os
+import time
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+import optax
+import orbax.checkpoint as ocp
+from flax import linen as nn
+from jax.experimental import multihost_utils
+from jax.sharding import NamedSharding
+from jax.sharding import PartitionSpec as P
+
+from fnetlab import tasks
+from fnetlab.errors import UserError
+from fnetlab.tasks.base import eval_batches, local_slice, train_indices
+from fnetlab.train import checkpoints, optim
+from fnetlab.train.logs import MetricLogger
+
+LOGICAL_RULES = (
+  ("embed", "fsdp"),
+  ("mlp", None),
+  ("heads", None),
+  ("kv", None),
+  ("vocab", None),
+  ("embed_out", None),
+)
+BATCH_AXES = ("data", "fsdp")
+
+
+class TrainingDiverged(RuntimeError):
+  pass
+
+
+def make_mesh(mesh_cfg) -> jax.sharding.Mesh:
+  devices = jax.devices()
+  n = len(devices)
+  fsdp = int(mesh_cfg.fsdp)
+  data = int(mesh_cfg.data) if int(mesh_cfg.data) > 0 else n // max(fsdp, 1)
+  if fsdp < 1 or data * fsdp != n:
+    raise UserError(
+      f"config keys mesh.data={mesh_cfg.data} x mesh.fsdp={fsdp} must cover {n} devices"
+    )
+  return jax.sharding.Mesh(np.asarray(devices).reshape(data, fsdp), ("data", "fsdp"))
+
+
+def _fit(spec: P, shape, mesh) -> P:
+  """Drops mesh axes that do not divide their dimension (replicates that dimension instead)."""
+  out = []
+  for dim, axes in zip(shape, tuple(spec) + (None,) * (len(shape) - len(spec)), strict=False):
+    names = (axes,) if isinstance(axes, str) else tuple(axes or ())
+    size = math.prod(mesh.shape[a] for a in names) if names else 1
+    out.append(axes if names and dim % size == 0 else None)
+  return P(*out)
+
+
+def state_shardings(abstract_boxed, mesh):
+  """NamedShardings for a (boxed) abstract state, from its logical axis names."""
+  specs = nn.logical_to_mesh(nn.get_partition_spec(abstract_boxed), LOGICAL_RULES)
+  abstract = nn.unbox(abstract_boxed)
+  return jax.tree.map(
+    lambda spec, a: NamedSharding(mesh, _fit(spec, a.shape, mesh)),
+    specs,
+    abstract,
+    is_leaf=lambda x: isinstance(x, P),
+  )
+
+
+def global_batch(batch: dict, mesh) -> dict:
+  """Host arrays of this process's rows -> global jax Arrays sharded over the batch axes."""
+  sharding = NamedSharding(mesh, P(BATCH_AXES))
+  return {
+    k: jax.make_array_from_process_local_data(sharding, np.asarray(v)) for k, v in batch.items()
+  }
+
+
+def train_step(state, batch, *, model, tx, schedule, loss_fn, accum):
+  """One optimiser step (with `accum` micro-batches). Pure: (state, batch) -> (state, metrics)."""
+  rng = jax.random.fold_in(state["rng"], state["step"])
+
+  def loss_of(params, mb, key):
+    out = model.apply({"params": params}, mb, deterministic=False, rngs={"dropout": key})
+    return loss_fn(out, mb)
+
+  grad_fn = jax.value_and_grad(loss_of, has_aux=True)
+  if accum == 1:
+    (loss, aux), grads = grad_fn(state["params"], batch, rng)
+  else:
+    # Strided micro-batches: every device holds rows of every micro-batch.
+    mbs = jax.tree.map(lambda x: x.reshape(-1, accum, *x.shape[1:]).swapaxes(0, 1), batch)
+
+    def body(carry, xs):
+      mb, i = xs
+      (l, a), g = grad_fn(state["params"], mb, jax.random.fold_in(rng, i))
+      return jax.tree.map(jnp.add, carry, (l, a, g)), None
+
+    zeros = jax.tree.map(
+      jnp.zeros_like,
+      jax.eval_shape(grad_fn, state["params"], jax.tree.map(lambda x: x[0], mbs), rng),
+    )
+    (loss, aux, grads), _ = jax.lax.scan(
+      body, (zeros[0][0], zeros[0][1], zeros[1]), (mbs, jnp.arange(accum))
+    )
+    loss, aux, grads = jax.tree.map(lambda x: x / accum, (loss, aux, grads))
+
+  updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
+  params = optax.apply_updates(state["params"], updates)
+  metrics = {
+    "train_loss": loss,
+    "grad_norm": optax.global_norm(grads),
+    "lr": schedule(state["step"]),
+    **{f"train_{k}": v for k, v in aux.items()},
+  }
+  new_state = {
+    "step": state["step"] + 1,
+    "params": params,
+    "opt_state": opt_state,
+    "rng": state["rng"],
+  }
+  return new_state, metrics
+
+
+def validate(config) -> None:
+  t = config.train
+  for key in ("steps", "batch_size", "log_every", "eval_every", "checkpoint_every", "grad_accum"):
+    if int(t[key]) < 1:
+      raise UserError(f"config key train.{key}={t[key]} must be >= 1")
+  if t.batch_size % t.grad_accum:
+    raise UserError(
+      f"config key train.batch_size={t.batch_size} is not divisible by train.grad_accum={t.grad_accum}"
+    )
+  if t.best_mode not in ("max", "min"):
+    raise UserError(f"config key train.best_mode={t.best_mode!r}; valid: max, min")
+
+
+class Trainer:
+  """Holds the jitted functions and the task; `run()` trains/resumes, `evaluate()` scores."""
+
+  def __init__(self, config: ml_collections.ConfigDict, workdir: str):
+    validate(config)
+    self.config, self.workdir = config, workdir
+    self.task = tasks.build(config)
+    self.mesh = make_mesh(config.mesh)
+    n_dev = self.mesh.size
+    for key in ("batch_size", "eval_batch_size"):
+      b = config.train[key]
+      if b % n_dev or b % jax.process_count():
+        raise UserError(f"config key train.{key}={b} must be divisible by the {n_dev} devices")
+    self.tx, self.schedule = optim.build(config.optim, config.train.steps)
+    model = self.task.model
+    example = self.task.example_batch(config.train.batch_size // config.train.grad_accum)
+
+    def init(rng):
+      p_rng, d_rng, s_rng = jax.random.split(rng, 3)
+      params = model.init({"params": p_rng, "dropout": d_rng}, example, deterministic=True)[
+        "params"
+      ]
+      return {
+        "step": jnp.asarray(0, jnp.int32),
+        "params": params,
+        "opt_state": self.tx.init(params),
+        "rng": s_rng,
+      }
+
+    rng = jax.random.PRNGKey(config.seed)
+    abstract = jax.eval_shape(init, rng)
+    self.shardings = state_shardings(abstract, self.mesh)
+    self._init = jax.jit(lambda r: nn.unbox(init(r)), out_shardings=self.shardings)
+    self._rng = rng
+    self.abstract_state = nn.unbox(abstract)
+    batch_sharding = NamedSharding(self.mesh, P(BATCH_AXES))
+    step = functools.partial(
+      train_step,
+      model=model,
+      tx=self.tx,
+      schedule=self.schedule,
+      loss_fn=self.task.loss_fn,
+      accum=config.train.grad_accum,
+    )
+    self._train_step = jax.jit(
+      step,
+      in_shardings=(self.shardings, batch_sharding),
+      out_shardings=(self.shardings, None),
+      donate_argnums=0,
+    )
+
+    def predict(params, batch):
+      out = model.apply({"params": params}, batch, deterministic=True)
+      return self.task.predict_fn(out, batch)
+
+    self._predict = jax.jit(predict, in_shardings=(self.shardings["params"], batch_sharding))
+
+  # ----------------------------------------------------------------------------- state
+
+  def init_state(self):
+    state = self._init(self._rng)
+    if self.config.init_from:
+      state = self._load_init_from(state)
+    return state
+
+  def _load_init_from(self, state):
+    """Copies matching params (by tree path and shape) from another workdir; the head stays fresh."""
+    src, step = checkpoints.load_params(self.config.init_from)
+    flat_src = {jax.tree_util.keystr(k): v for k, v in jax.tree_util.tree_flatten_with_path(src)[0]}
+    copied, new_params = [], []
+
+    def pick(path, x):
+      key = jax.tree_util.keystr(path)
+      if key in flat_src:
+        if tuple(flat_src[key].shape) != tuple(x.shape):
+          raise UserError(
+            f"init_from {self.config.init_from}: param {key} has shape {flat_src[key].shape}, model needs {x.shape}"
+          )
+        copied.append(key)
+        return jax.device_put(np.asarray(flat_src[key], x.dtype), x.sharding)
+      new_params.append(key)
+      return x
+
+    params = jax.tree_util.tree_map_with_path(pick, state["params"])
+    if not copied:
+      raise UserError(f"init_from {self.config.init_from}: no parameter matches this model")
+    logging.info(
+      "init_from %s step %d: %d tensors copied, %d fresh: %s",
+      self.config.init_from,
+      step,
+      len(copied),
+      len(new_params),
+      new_params,
+    )
+    return {**state, "params": params}
+
+  def restore(self, mngr, step):
+    """Restores the full state at `step` with this run's shardings."""
+    target = jax.tree.map(
+      lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
+      self.abstract_state,
+      self.shardings,
+    )
+    restored = mngr.restore(
+      step,
+      args=ocp.args.Composite(state=ocp.args.StandardRestore(target), data=ocp.args.JsonRestore()),
+    )
+    return restored["state"], restored["data"]
+
+  def restore_latest(self, mngr):
+    """Latest readable checkpoint; a corrupt one is moved aside with a warning and the previous tried."""
+    for step in sorted(mngr.all_steps(), reverse=True):
+      try:
+        return self.restore(mngr, step)
+      except Exception as e:  # orbax/tensorstore raise many types for damaged files
+        logging.warning(
+          "checkpoint at step %d is unreadable (%s); falling back to the previous one",
+          step,
+          str(e).splitlines()[0][:200],
+        )
+        print(
+          f"warning: checkpoint step {step} in {checkpoints.checkpoint_dir(self.workdir)} is unreadable; trying the previous one",
+          flush=True,
+        )
+        mngr.wait_until_finished()
+        if jax.process_index() == 0:
+          checkpoints.remove_step(self.workdir, step)
+        mngr.reload()
+    return None, None
+
+  # ----------------------------------------------------------------------------- evaluation
+
+  def evaluate(self, params, split: str) -> dict:
+    src = self.task.splits.get(split)
+    if src is None:
+      raise UserError(
+        f"task {self.task.name} has no split {split!r}; has {', '.join(self.task.splits)}"
+      )
+    bs = self.config.train.eval_batch_size
+    outs, weights = [], []
+    for batch in eval_batches(src, bs, self.config.train.max_eval_examples):
+      local = {k: v[local_slice(bs)] for k, v in batch.items()}
+      pred = self._predict(params, global_batch(local, self.mesh))
+      pred = multihost_utils.process_allgather(pred, tiled=True)
+      outs.append(jax.tree.map(np.asarray, pred))
+      weights.append(batch["weight"])
+    w = np.concatenate(weights) > 0
+    arrays = {k: np.concatenate([o[k] for o in outs])[w] for k in outs[0]}
+    return {k: float(v) for k, v in self.task.metrics_fn(arrays).items()}
+
+  # ----------------------------------------------------------------------------- training
+
+  def run(self) -> dict:
+    cfg, workdir = self.config, self.workdir
+    t = cfg.train
+    is_main = jax.process_index() == 0
+    mngr = checkpoints.manager(
+      workdir,
+      keep=t.keep_checkpoints,
+      best_metric=t.best_metric,
+      best_mode=t.best_mode,
+      async_save=t.async_checkpoints,
+    )
+    state, _ = self.restore_latest(mngr)
+    start = 0 if state is None else int(state["step"])
+    if state is None:
+      state = self.init_state()
+    elif is_main:
+      print(f"resuming from step {start} ({checkpoints.checkpoint_dir(workdir)})", flush=True)
+    if is_main:
+      write_json(os.path.join(workdir, "config.json"), cfg.to_dict())
+    n_params = checkpoints.tree_size(self.abstract_state["params"])
+    logger = MetricLogger(workdir, total=t.steps, initial=start, enabled=is_main)
+    train_src = self.task.splits["train"]
+    pending, t_last, s_last, train_time = [], time.perf_counter(), start, 0.0
+    val_metrics = {}
+
+    def flush(step):
+      nonlocal pending, t_last, s_last, train_time
+      if not pending:
+        return
+      host = jax.device_get(pending)
+      mean = {k: float(np.mean([m[k] for m in host])) for k in host[0]}
+      if not (math.isfinite(mean["train_loss"]) and math.isfinite(mean["grad_norm"])):
+        bad = next(
+          i
+          for i, m in enumerate(host)
+          if not (np.isfinite(m["train_loss"]) and np.isfinite(m["grad_norm"]))
+        )
+        raise TrainingDiverged(
+          f"non-finite loss or gradient at step {step - len(host) + bad + 1}; stopped. "
+          f"The last good checkpoint in {checkpoints.checkpoint_dir(workdir)} is intact"
+        )
+      elapsed = time.perf_counter() - t_last
+      train_time += elapsed
+      mean["steps_per_sec"] = (step - s_last) / max(elapsed, 1e-9)
+      logger.log(step, mean)
+      pending, t_last, s_last = [], time.perf_counter(), step
+
+    try:
+      for step in range(start, t.steps):
+        idx = train_indices(len(train_src), cfg.seed, step, t.batch_size)[local_slice(t.batch_size)]
+        state, metrics = self._train_step(state, global_batch(train_src.batch(idx), self.mesh))
+        pending.append(metrics)
+        s = step + 1
+        do_eval = s % t.eval_every == 0 or s == t.steps
+        do_ckpt = s % t.checkpoint_every == 0 or s == t.steps
+        if s % t.log_every == 0 or do_eval or do_ckpt:
+          flush(s)
+        if do_eval:
+          t_eval = time.perf_counter()
+          val_metrics = self.evaluate(state["params"], "validation")
+          logger.log(s, {f"val_{k}": v for k, v in val_metrics.items()}, progress=False)
+          if is_main and t.best_metric in val_metrics:
+            checkpoints.update_best(
+              workdir, s, t.best_metric, val_metrics[t.best_metric], t.best_mode
+            )
+          t_last += time.perf_counter() - t_eval  # evaluation does not count as training time
+        if do_ckpt:
+          mngr.save(
+            s,
+            args=ocp.args.Composite(
+              state=ocp.args.StandardSave(state),
+              data=ocp.args.JsonSave({"step": s, "seed": cfg.seed}),
+            ),
+            metrics=val_metrics if do_eval and t.best_metric in val_metrics else None,
+          )
+      mngr.wait_until_finished()
+    finally:
+      mngr.wait_until_finished()
+      logger.close()
+
+    test_metrics = self.evaluate(state["params"], "test") if "test" in self.task.splits else {}
+    results = {
+      "task": self.task.name,
+      "mixer": cfg.model.mixer,
+      "step": int(state["step"]),
+      "params": n_params,
+      "train_steps_per_sec": (t.steps - start) / train_time if train_time else None,
+      "validation": val_metrics,
+      "test": test_metrics,
+      "best": checkpoints.read_best(workdir),
+    }
+    if is_main:
+      write_json(os.path.join(workdir, "results.json"), results)
+    return results
+
+
+def write_json(path: str, obj) -> None:
+  tmp = path + ".tmp"
+  with open(tmp, "w") as f:
+    json.dump(obj, f, indent=2, sort_keys=True, default=str)
+  os.replace(tmp, path)
+
+
+def train_and_evaluate(config, workdir: str) -> dict:
+  trainer = Trainer(config, workdir)  # validates everything before the workdir is touched
+  os.makedirs(workdir, exist_ok=True)
+  return trainer.run()
