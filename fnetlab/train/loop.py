@@ -47,6 +47,7 @@ LOGICAL_RULES = (
   ("embed_out", None),
 )
 BATCH_AXES = ("data", "fsdp")
+_STEP_DELAY = float(os.environ.get("FNETLAB_TEST_SLOW_STEP", "0") or 0)
 
 
 class TrainingDiverged(RuntimeError):
@@ -358,6 +359,8 @@ class Trainer:
         idx = train_indices(len(train_src), cfg.seed, step, t.batch_size)[local_slice(t.batch_size)]
         state, metrics = self._train_step(state, global_batch(train_src.batch(idx), self.mesh))
         pending.append(metrics)
+        if _STEP_DELAY:  # test hook: slows steps so a test can SIGKILL mid-run
+          time.sleep(_STEP_DELAY)
         s = step + 1
         do_eval = s % t.eval_every == 0 or s == t.steps
         do_ckpt = s % t.checkpoint_every == 0 or s == t.steps

@@ -35,13 +35,29 @@ def parse(argv, required=("config", "workdir")):
   try:
     FLAGS(argv)
   except flags.Error as e:
-    raise UserError(str(e).splitlines()[0]) from None
+    raise UserError(one_line(str(e))) from None
   except (KeyError, AttributeError, TypeError, ValueError) as e:
     # ml_collections reports bad overrides (unknown key, wrong type) as these.
-    raise UserError(f"bad config override: {str(e).strip().splitlines()[0]}") from None
+    detail = one_line(str(e.args[0] if e.args else e))
+    overrides = [a.split("=")[0] for a in argv if a.startswith("--config.")]
+    named = [k for k in overrides if any(part and part in detail for part in k.split(".")[1:])]
+    key = (named or overrides or ["--config"])[-1]
+    if isinstance(e, KeyError) or "Did you mean" in detail:
+      hint = detail.split("Did you mean", 1)
+      detail = "unknown key" + (f"; did you mean{hint[1]}" if len(hint) > 1 else "")
+    raise UserError(f"bad config override {key}: {detail}") from None
   missing = [f"--{name}" for name in required if getattr(FLAGS, name) is None]
   if missing:
     raise UserError(f"missing required flag(s): {', '.join(missing)}")
+
+
+def one_line(text: str) -> str:
+  """Collapses an absl/ml_collections message to one line; keeps a traceback's final message."""
+  if "Traceback (most recent call last)" in text:
+    prefix = text.split("Traceback")[0].strip()
+    last = [ln for ln in text.strip().splitlines() if ln.strip()][-1]
+    text = f"{prefix} {last.split(': ', 1)[-1]}"
+  return " ".join(text.replace("\\'", "'").replace("\\n", " ").strip("'\" ").split())
 
 
 def init_distributed() -> None:
