@@ -74,320 +74,319 @@ VOCAB_SIZE = len(VOCAB)
 
 
 class _TooLong(Exception):
-    """Internal: the tree being generated already reached ``max_length``."""
+  """Internal: the tree being generated already reached ``max_length``."""
 
 
 class _Uniforms:
-    """Buffered U(0, 1) draws from a numpy Generator (fast scalar access)."""
+  """Buffered U(0, 1) draws from a numpy Generator (fast scalar access)."""
 
-    def __init__(self, rng: np.random.Generator, block: int = 1 << 16) -> None:
-        self._rng = rng
-        self._block = block
-        self._buf: list[float] = []
-        self._pos = 0
+  def __init__(self, rng: np.random.Generator, block: int = 1 << 16) -> None:
+    self._rng = rng
+    self._block = block
+    self._buf: list[float] = []
+    self._pos = 0
 
-    def __call__(self) -> float:
-        if self._pos >= len(self._buf):
-            self._buf = self._rng.random(self._block).tolist()
-            self._pos = 0
-        u = self._buf[self._pos]
-        self._pos += 1
-        return u
+  def __call__(self) -> float:
+    if self._pos >= len(self._buf):
+      self._buf = self._rng.random(self._block).tolist()
+      self._pos = 0
+    u = self._buf[self._pos]
+    self._pos += 1
+    return u
 
 
 def _median(values: Sequence[int]) -> int:
-    s = sorted(values)
-    n = len(s)
-    mid = n // 2
-    # int(np.median(s)) for non-negative integers.
-    return s[mid] if n % 2 else (s[mid - 1] + s[mid]) // 2
+  s = sorted(values)
+  n = len(s)
+  mid = n // 2
+  # int(np.median(s)) for non-negative integers.
+  return s[mid] if n % 2 else (s[mid - 1] + s[mid]) // 2
 
 
 def _apply(op: str, values: Sequence[int]) -> int:
-    if op == MIN:
-        return min(values)
-    if op == MAX:
-        return max(values)
-    if op == MED:
-        return _median(values)
-    if op == SUM_MOD:
-        return sum(values) % 10
-    raise ValueError(f"unknown ListOps operator {op!r}")
+  if op == MIN:
+    return min(values)
+  if op == MAX:
+    return max(values)
+  if op == MED:
+    return _median(values)
+  if op == SUM_MOD:
+    return sum(values) % 10
+  raise ValueError(f"unknown ListOps operator {op!r}")
 
 
 def generate_tree(
-    uniform, max_depth: int = 10, max_args: int = 10, max_length: int | None = None
+  uniform, max_depth: int = 10, max_args: int = 10, max_length: int | None = None
 ) -> tuple[str, int, int] | None:
-    """Draw one tree with the official recursion.
+  """Draw one tree with the official recursion.
 
-    Args:
-        uniform: a callable returning U(0, 1) floats (e.g. ``_Uniforms(rng)``).
-        max_depth: depth at which nodes are forced to be leaves (root is depth 1).
-        max_args: operators get ``2..max_args`` children, inclusive.
-        max_length: abandon the tree (return ``None``) once its length reaches this.
+  Args:
+      uniform: a callable returning U(0, 1) floats (e.g. ``_Uniforms(rng)``).
+      max_depth: depth at which nodes are forced to be leaves (root is depth 1).
+      max_args: operators get ``2..max_args`` children, inclusive.
+      max_length: abandon the tree (return ``None``) once its length reaches this.
 
-    Returns:
-        ``(text, length, value)`` or ``None`` if abandoned.
-    """
-    out: list[str] = []
-    length = 0
-    limit = max_length if max_length is not None else float("inf")
-    n_ops = len(OPERATORS)
+  Returns:
+      ``(text, length, value)`` or ``None`` if abandoned.
+  """
+  out: list[str] = []
+  length = 0
+  limit = max_length if max_length is not None else float("inf")
+  n_ops = len(OPERATORS)
 
-    def node(depth: int) -> int:
-        nonlocal length
-        r = uniform() if depth < max_depth else 1.0
-        if r > VALUE_P:
-            v = int(uniform() * 10)
-            out.append(str(v))
-            length += 1
-            if length >= limit:
-                raise _TooLong
-            return v
-        n = 2 + int(uniform() * (max_args - 1))
-        op = OPERATORS[int(uniform() * n_ops)]
-        out.extend(["("] * (n + 1))
-        out.append(op)
-        length += 2  # operator and closing "]"
-        if length >= limit:
-            raise _TooLong
-        values = []
-        for _ in range(n):
-            values.append(node(depth + 1))
-            out.append(")")
-        out.append(END)
-        out.append(")")
-        return _apply(op, values)
+  def node(depth: int) -> int:
+    nonlocal length
+    r = uniform() if depth < max_depth else 1.0
+    if r > VALUE_P:
+      v = int(uniform() * 10)
+      out.append(str(v))
+      length += 1
+      if length >= limit:
+        raise _TooLong
+      return v
+    n = 2 + int(uniform() * (max_args - 1))
+    op = OPERATORS[int(uniform() * n_ops)]
+    out.extend(["("] * (n + 1))
+    out.append(op)
+    length += 2  # operator and closing "]"
+    if length >= limit:
+      raise _TooLong
+    values = []
+    for _ in range(n):
+      values.append(node(depth + 1))
+      out.append(")")
+    out.append(END)
+    out.append(")")
+    return _apply(op, values)
 
-    try:
-        value = node(1)
-    except _TooLong:
-        return None
-    return " ".join(out), length, value
+  try:
+    value = node(1)
+  except _TooLong:
+    return None
+  return " ".join(out), length, value
 
 
 def generate(
-    num: int,
-    *,
-    min_length: int = 500,
-    max_length: int = 2000,
-    max_depth: int = 10,
-    max_args: int = 10,
-    seed: int = 0,
-    max_trees: int | None = None,
+  num: int,
+  *,
+  min_length: int = 500,
+  max_length: int = 2000,
+  max_depth: int = 10,
+  max_args: int = 10,
+  seed: int = 0,
+  max_trees: int | None = None,
 ) -> list[tuple[str, int]]:
-    """Generate ``num`` unique ``(text, label)`` examples with ``min_length < length < max_length``.
+  """Generate ``num`` unique ``(text, label)`` examples with ``min_length < length < max_length``.
 
-    ``max_trees`` caps the number of trees drawn (default ``max(10**6, 2000 * num)``); a
-    ``ValueError`` is raised if it is reached, e.g. because the bounds are unsatisfiable.
-    """
-    if num < 0:
-        raise ValueError(f"num must be >= 0, got {num}")
-    if max_args < 2:
-        raise ValueError(f"max_args must be >= 2, got {max_args}")
-    if max_depth < 1:
-        raise ValueError(f"max_depth must be >= 1, got {max_depth}")
-    uniform = _Uniforms(np.random.Generator(np.random.PCG64(seed)))
-    budget = max_trees if max_trees is not None else max(10**6, 2000 * num)
-    seen: set[str] = set()
-    examples: list[tuple[str, int]] = []
-    trees = 0
-    while len(examples) < num:
-        if trees >= budget:
-            raise ValueError(
-                f"drew {trees} ListOps trees but kept only {len(examples)} of {num}; "
-                f"the bounds {min_length} < length < {max_length} with max_depth={max_depth} "
-                "are too strict"
-            )
-        trees += 1
-        tree = generate_tree(uniform, max_depth, max_args, max_length)
-        if tree is None:
-            continue
-        text, length, value = tree
-        if min_length < length < max_length and text not in seen:
-            seen.add(text)
-            examples.append((text, value))
-    return examples
+  ``max_trees`` caps the number of trees drawn (default ``max(10**6, 2000 * num)``); a
+  ``ValueError`` is raised if it is reached, e.g. because the bounds are unsatisfiable.
+  """
+  if num < 0:
+    raise ValueError(f"num must be >= 0, got {num}")
+  if max_args < 2:
+    raise ValueError(f"max_args must be >= 2, got {max_args}")
+  if max_depth < 1:
+    raise ValueError(f"max_depth must be >= 1, got {max_depth}")
+  uniform = _Uniforms(np.random.Generator(np.random.PCG64(seed)))
+  budget = max_trees if max_trees is not None else max(10**6, 2000 * num)
+  seen: set[str] = set()
+  examples: list[tuple[str, int]] = []
+  trees = 0
+  while len(examples) < num:
+    if trees >= budget:
+      raise ValueError(
+        f"drew {trees} ListOps trees but kept only {len(examples)} of {num}; "
+        f"the bounds {min_length} < length < {max_length} with max_depth={max_depth} "
+        "are too strict"
+      )
+    trees += 1
+    tree = generate_tree(uniform, max_depth, max_args, max_length)
+    if tree is None:
+      continue
+    text, length, value = tree
+    if min_length < length < max_length and text not in seen:
+      seen.add(text)
+      examples.append((text, value))
+  return examples
 
 
 def generate_splits(
-    num_train: int = 96000,
-    num_val: int = 2000,
-    num_test: int = 2000,
-    min_length: int = 500,
-    max_length: int = 2000,
-    max_depth: int = 10,
-    seed: int = 0,
-    max_args: int = 10,
+  num_train: int = 96000,
+  num_val: int = 2000,
+  num_test: int = 2000,
+  min_length: int = 500,
+  max_length: int = 2000,
+  max_depth: int = 10,
+  seed: int = 0,
+  max_args: int = 10,
 ) -> dict[str, list[tuple[str, int]]]:
-    """Generate the three splits as ``{"train"|"val"|"test": [(text, label), ...]}``.
+  """Generate the three splits as ``{"train"|"val"|"test": [(text, label), ...]}``.
 
-    Defaults are LRA's. A CPU-sized variant, e.g. ``min_length=10, max_length=100,
-    max_depth=5``, takes seconds. All splits are disjoint (strings are unique overall).
-    """
-    examples = generate(
-        num_train + num_val + num_test,
-        min_length=min_length,
-        max_length=max_length,
-        max_depth=max_depth,
-        max_args=max_args,
-        seed=seed,
-    )
-    return {
-        "train": examples[:num_train],
-        "val": examples[num_train : num_train + num_val],
-        "test": examples[num_train + num_val :],
-    }
+  Defaults are LRA's. A CPU-sized variant, e.g. ``min_length=10, max_length=100,
+  max_depth=5``, takes seconds. All splits are disjoint (strings are unique overall).
+  """
+  examples = generate(
+    num_train + num_val + num_test,
+    min_length=min_length,
+    max_length=max_length,
+    max_depth=max_depth,
+    max_args=max_args,
+    seed=seed,
+  )
+  return {
+    "train": examples[:num_train],
+    "val": examples[num_train : num_train + num_val],
+    "test": examples[num_train + num_val :],
+  }
 
 
 # --------------------------------------------------------------------------- evaluation
 
 
 def evaluate(text: str) -> int:
-    """Value of a ListOps expression in the official text form (or without brackets)."""
-    stack: list[list] = []
-    result: int | None = None
-    for tok in text.split():
-        if tok in ("(", ")"):
-            continue
-        if tok in OPERATORS:
-            stack.append([tok])
-        elif tok in (END, "X"):
-            if not stack:
-                raise ValueError(f"unbalanced {tok!r} in ListOps expression")
-            op, *args = stack.pop()
-            if not args:
-                raise ValueError(f"operator {op} without arguments")
-            v = _apply(op, args)
-            if stack:
-                stack[-1].append(v)
-            else:
-                result = v
-        elif len(tok) == 1 and tok.isdigit():
-            if stack:
-                stack[-1].append(int(tok))
-            else:
-                result = int(tok)
-        else:
-            raise ValueError(f"unknown ListOps token {tok!r}")
-    if stack or result is None:
-        raise ValueError("incomplete ListOps expression")
-    return result
+  """Value of a ListOps expression in the official text form (or without brackets)."""
+  stack: list[list] = []
+  result: int | None = None
+  for tok in text.split():
+    if tok in ("(", ")"):
+      continue
+    if tok in OPERATORS:
+      stack.append([tok])
+    elif tok in (END, "X"):
+      if not stack:
+        raise ValueError(f"unbalanced {tok!r} in ListOps expression")
+      op, *args = stack.pop()
+      if not args:
+        raise ValueError(f"operator {op} without arguments")
+      v = _apply(op, args)
+      if stack:
+        stack[-1].append(v)
+      else:
+        result = v
+    elif len(tok) == 1 and tok.isdigit():
+      if stack:
+        stack[-1].append(int(tok))
+      else:
+        result = int(tok)
+    else:
+      raise ValueError(f"unknown ListOps token {tok!r}")
+  if stack or result is None:
+    raise ValueError("incomplete ListOps expression")
+  return result
 
 
 # --------------------------------------------------------------------------- files
 
 
 def split_path(data_dir: str | os.PathLike[str], split: str) -> Path:
-    """``<data_dir>/basic_<split>.tsv``."""
-    return Path(data_dir) / f"{TASK}_{split}.tsv"
+  """``<data_dir>/basic_<split>.tsv``."""
+  return Path(data_dir) / f"{TASK}_{split}.tsv"
 
 
 def write_tsv(
-    out_dir: str | os.PathLike[str], splits: dict[str, Sequence[tuple[str, int]]]
+  out_dir: str | os.PathLike[str], splits: dict[str, Sequence[tuple[str, int]]]
 ) -> dict[str, Path]:
-    """Write ``basic_{split}.tsv`` files (header ``Source\\tTarget``); returns their paths."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {}
-    for split, rows in splits.items():
-        path = split_path(out, split)
-        with open(path, "w", encoding="utf-8", newline="\n") as f:
-            f.write("\t".join(TSV_HEADER) + "\n")
-            for text, label in rows:
-                f.write(f"{text}\t{int(label)}\n")
-        paths[split] = path
-    return paths
+  """Write ``basic_{split}.tsv`` files (header ``Source\\tTarget``); returns their paths."""
+  out = Path(out_dir)
+  out.mkdir(parents=True, exist_ok=True)
+  paths = {}
+  for split, rows in splits.items():
+    path = split_path(out, split)
+    with open(path, "w", encoding="utf-8", newline="\n") as f:
+      f.write("\t".join(TSV_HEADER) + "\n")
+      for text, label in rows:
+        f.write(f"{text}\t{int(label)}\n")
+    paths[split] = path
+  return paths
 
 
 def read_tsv(path: str | os.PathLike[str]) -> tuple[list[str], np.ndarray]:
-    """Read an LRA ListOps TSV file into ``(texts, labels int32)``, validating every line."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError("ListOps file not found", path=path, hint=GENERATE_HINT)
-    if path.stat().st_size == 0:
-        raise DataError("ListOps file is empty (no header)", path=path, hint=GENERATE_HINT)
-    texts: list[str] = []
-    labels: list[int] = []
-    with open(path, encoding="utf-8", newline="") as f:
-        for lineno, raw in enumerate(f, start=1):
-            line = raw.rstrip("\r\n")
-            if lineno == 1:
-                if tuple(line.split("\t")) != TSV_HEADER:
-                    raise DataError(
-                        f"expected the header 'Source<TAB>Target', got {line[:60]!r}",
-                        path=path,
-                        line=lineno,
-                    )
-                continue
-            if not line.strip():
-                continue
-            fields = line.split("\t")
-            if len(fields) != 2:
-                raise DataError(
-                    f"expected 2 tab-separated fields (Source, Target), got {len(fields)}",
-                    path=path,
-                    line=lineno,
-                )
-            text, target = fields
-            try:
-                label = int(target)
-            except ValueError:
-                raise DataError(
-                    f"label {target[:20]!r} is not an integer", path=path, line=lineno
-                ) from None
-            if not 0 <= label <= 9:
-                raise DataError(f"label {label} is outside 0-9", path=path, line=lineno)
-            if not text.strip():
-                raise DataError("empty Source field", path=path, line=lineno)
-            texts.append(text)
-            labels.append(label)
-    return texts, np.asarray(labels, dtype=np.int32)
+  """Read an LRA ListOps TSV file into ``(texts, labels int32)``, validating every line."""
+  path = Path(path)
+  if not path.is_file():
+    raise DataError("ListOps file not found", path=path, hint=GENERATE_HINT)
+  if path.stat().st_size == 0:
+    raise DataError("ListOps file is empty (no header)", path=path, hint=GENERATE_HINT)
+  texts: list[str] = []
+  labels: list[int] = []
+  with open(path, encoding="utf-8", newline="") as f:
+    for lineno, raw in enumerate(f, start=1):
+      line = raw.rstrip("\r\n")
+      if lineno == 1:
+        if tuple(line.split("\t")) != TSV_HEADER:
+          raise DataError(
+            f"expected the header 'Source<TAB>Target', got {line[:60]!r}",
+            path=path,
+            line=lineno,
+          )
+        continue
+      if not line.strip():
+        continue
+      fields = line.split("\t")
+      if len(fields) != 2:
+        raise DataError(
+          f"expected 2 tab-separated fields (Source, Target), got {len(fields)}",
+          path=path,
+          line=lineno,
+        )
+      text, target = fields
+      try:
+        label = int(target)
+      except ValueError:
+        raise DataError(
+          f"label {target[:20]!r} is not an integer", path=path, line=lineno
+        ) from None
+      if not 0 <= label <= 9:
+        raise DataError(f"label {label} is outside 0-9", path=path, line=lineno)
+      if not text.strip():
+        raise DataError("empty Source field", path=path, line=lineno)
+      texts.append(text)
+      labels.append(label)
+  return texts, np.asarray(labels, dtype=np.int32)
 
 
 def load_splits(
-    data_dir: str | os.PathLike[str], splits: Iterable[str] = SPLITS
+  data_dir: str | os.PathLike[str], splits: Iterable[str] = SPLITS
 ) -> dict[str, tuple[list[str], np.ndarray]]:
-    """Read ``basic_{train,val,test}.tsv`` from ``data_dir``."""
-    data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        raise DataError("ListOps data folder not found", path=data_dir, hint=GENERATE_HINT)
-    return {split: read_tsv(split_path(data_dir, split)) for split in splits}
+  """Read ``basic_{train,val,test}.tsv`` from ``data_dir``."""
+  data_dir = Path(data_dir)
+  if not data_dir.is_dir():
+    raise DataError("ListOps data folder not found", path=data_dir, hint=GENERATE_HINT)
+  return {split: read_tsv(split_path(data_dir, split)) for split in splits}
 
 
 # --------------------------------------------------------------------------- tokens
 
 
 def tokenize(text: str) -> list[str]:
-    """Official LRA tokens: split on spaces, drop ``(`` and ``)``, map ``]`` to ``X``."""
-    return ["X" if t == END else t for t in text.split() if t not in ("(", ")")]
+  """Official LRA tokens: split on spaces, drop ``(`` and ``)``, map ``]`` to ``X``."""
+  return ["X" if t == END else t for t in text.split() if t not in ("(", ")")]
 
 
 def encode(texts: Sequence[str] | str, max_len: int) -> np.ndarray:
-    """Token ids ``int32 [n, max_len]`` (pad 0, truncated to ``max_len``) from :data:`VOCAB`."""
-    if isinstance(texts, str):
-        texts = [texts]
-    out = np.zeros((len(texts), max_len), dtype=np.int32)
-    for i, text in enumerate(texts):
-        toks = tokenize(text)[:max_len]
-        try:
-            out[i, : len(toks)] = [VOCAB[t] for t in toks]
-        except KeyError as e:
-            raise DataError(
-                f"unknown ListOps token {e.args[0]!r} in example {i} "
-                f"(known: {' '.join(SYMBOLS)})"
-            ) from None
-    return out
+  """Token ids ``int32 [n, max_len]`` (pad 0, truncated to ``max_len``) from :data:`VOCAB`."""
+  if isinstance(texts, str):
+    texts = [texts]
+  out = np.zeros((len(texts), max_len), dtype=np.int32)
+  for i, text in enumerate(texts):
+    toks = tokenize(text)[:max_len]
+    try:
+      out[i, : len(toks)] = [VOCAB[t] for t in toks]
+    except KeyError as e:
+      raise DataError(
+        f"unknown ListOps token {e.args[0]!r} in example {i} (known: {' '.join(SYMBOLS)})"
+      ) from None
+  return out
 
 
 def decode(ids: Iterable[int]) -> str:
-    """Inverse of :func:`encode` for one row: the bracket-free token string, padding dropped."""
-    toks = []
-    for i in ids:
-        i = int(i)
-        if i == PAD_ID:
-            continue
-        if not 0 < i < len(ID_TO_TOKEN):
-            raise DataError(f"unknown ListOps token id {i}")
-        toks.append(ID_TO_TOKEN[i])
-    return " ".join(toks)
+  """Inverse of :func:`encode` for one row: the bracket-free token string, padding dropped."""
+  toks = []
+  for i in ids:
+    i = int(i)
+    if i == PAD_ID:
+      continue
+    if not 0 < i < len(ID_TO_TOKEN):
+      raise DataError(f"unknown ListOps token id {i}")
+    toks.append(ID_TO_TOKEN[i])
+  return " ".join(toks)

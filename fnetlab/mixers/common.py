@@ -41,3 +41,19 @@ def rope(x, positions, base: float = 10000.0):
   x1, x2 = x[..., :half].astype(jnp.float32), x[..., half:].astype(jnp.float32)
   out = jnp.concatenate([x1 * cos - x2 * sin, x1 * sin + x2 * cos], axis=-1)
   return out.astype(x.dtype)
+
+
+def depthwise_conv(u, kernel, causal: bool):
+  """Depthwise 1-D convolution of u [b, n, c] with kernel [k, c], as k shifted multiply-adds.
+
+  y[t] = sum_j kernel[j] * u[t + j - left], left = k-1 (causal) or (k-1)//2 (centred). On CPU
+  this is several times faster than XLA's grouped convolution, forward and backward; k is small.
+  """
+  k, n = kernel.shape[0], u.shape[1]
+  left = k - 1 if causal else (k - 1) // 2
+  padded = jnp.pad(u, ((0, 0), (left, k - 1 - left), (0, 0)))
+  kernel = kernel.astype(u.dtype)
+  out = padded[:, 0:n] * kernel[0]
+  for j in range(1, k):
+    out = out + padded[:, j : j + n] * kernel[j]
+  return out

@@ -30,18 +30,33 @@ import numpy as np
 from flax import linen as nn
 
 
-def fourier_fft(x: jax.Array) -> jax.Array:
-  """Re(FFT2(x)) over the last two axes via the real-input half spectrum."""
-  n, d = x.shape[-2], x.shape[-1]
-  half = jnp.fft.rfft(x, axis=-1)  # [..., n, d//2+1]
-  r = jnp.real(jnp.fft.fft(half, axis=-2))  # [..., n, d//2+1]
+def _re_fft2(x: jax.Array) -> jax.Array:
+  """Re(FFT2(x)) over the last two axes from the real-input half spectrum (plain jnp)."""
+  d = x.shape[-1]
+  r = jnp.real(jnp.fft.rfft2(x, axes=(-2, -1)))  # [..., n, d//2+1]: X[n, k] for k <= d//2
   n_rest = d - (d // 2 + 1)
   if n_rest == 0:
     return r
-  # Columns k = d//2+1 .. d-1 equal Re X[-n mod N, d-k]; d-k runs n_rest .. 1.
-  rows = (-np.arange(n)) % n
-  rest = jnp.take(r[..., 1 : n_rest + 1][..., ::-1], rows, axis=-2)
+  # Columns k = d//2+1 .. d-1 are Re X[-n mod N, d-k], with d-k running n_rest .. 1.
+  cols = r[..., 1 : n_rest + 1][..., ::-1]
+  # Row n of the result takes row (-n mod N): reverse the rows, then roll them down by one.
+  rest = jnp.roll(cols[..., ::-1, :], 1, axis=-2)
   return jnp.concatenate([r, rest], axis=-1)
+
+
+@jax.custom_vjp
+def fourier_fft(x: jax.Array) -> jax.Array:
+  """Re(FFT2(x)) over the last two axes; its gradient is the same transform of the cotangent.
+
+  The map x -> Re(F_N x F_d) is linear and self-adjoint (both DFT matrices are symmetric:
+  the adjoint is C_N g C_d - S_N g S_d = Re(F_N g F_d)), so the backward pass is one more
+  forward transform instead of JAX's transposes of concat, roll, real and rfft2.
+  Forward-mode differentiation (jax.jvp) is not defined for it; `fourier_dft` has it.
+  """
+  return _re_fft2(x)
+
+
+fourier_fft.defvjp(lambda x: (_re_fft2(x), None), lambda _, g: (_re_fft2(g),))
 
 
 def dft_matrices(n: int) -> tuple[np.ndarray, np.ndarray]:

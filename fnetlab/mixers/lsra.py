@@ -24,19 +24,14 @@ import jax.numpy as jnp
 from flax import linen as nn
 
 from fnetlab.mixers.attention import Attention
-from fnetlab.mixers.common import default_kernel_init, logical, masked
+from fnetlab.mixers.common import default_kernel_init, depthwise_conv, logical, masked
 
 
 def lightweight_conv(u, taps, causal: bool):
   """Depthwise conv of u [b, n, c] with head-shared taps [heads, k]; channels grouped by head."""
-  heads, k = taps.shape
-  c = u.shape[-1]
-  per_channel = jnp.repeat(taps, c // heads, axis=0)  # [c, k]
-  kernel = per_channel.T[:, None, :].astype(u.dtype)  # [k, 1, c] (WIO)
-  pad = (k - 1, 0) if causal else ((k - 1) // 2, k // 2)
-  return jax.lax.conv_general_dilated(
-    u, kernel, (1,), [pad], dimension_numbers=("NWC", "WIO", "NWC"), feature_group_count=c
-  )
+  heads = taps.shape[0]
+  per_channel = jnp.repeat(taps, u.shape[-1] // heads, axis=0)  # [c, k]
+  return depthwise_conv(u, per_channel.T, causal)
 
 
 class LSRA(nn.Module):

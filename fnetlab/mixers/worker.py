@@ -32,7 +32,7 @@ import numpy as np
 from flax import linen as nn
 
 from fnetlab.mixers.attention import attend
-from fnetlab.mixers.common import default_kernel_init, logical, rope
+from fnetlab.mixers.common import default_kernel_init, depthwise_conv, logical, rope
 
 
 def worker_positions(length: int, interval: int) -> np.ndarray:
@@ -77,15 +77,11 @@ class WorkerBlock(nn.Module):
     type_emb = self.param("worker_type", logical(nn.initializers.normal(0.02), "embed"), (d,))
     x = x.at[:, pos].add(type_emb.astype(x.dtype))
 
-    conv = nn.Conv(
-      d,
-      (self.conv_kernel,),
-      padding=[(self.conv_kernel - 1, 0)],
-      feature_group_count=d,
-      dtype=self.dtype,
-      kernel_init=logical(nn.initializers.lecun_normal(), None, None, "embed"),
-      name="conv",
-    )(x)
+    kernel = self.param(
+      "conv_weight", logical(nn.initializers.lecun_normal(), None, "embed"), (self.conv_kernel, d)
+    )
+    bias = self.param("conv_bias", logical(nn.initializers.zeros, "embed"), (d,))
+    conv = depthwise_conv(x, kernel, causal=True) + bias.astype(x.dtype)
     h = nn.RMSNorm(dtype=self.dtype, name="conv_norm")(conv)
     h_w = h[:, pos]
 

@@ -54,7 +54,7 @@ class ModelSpec:
   pooler_dense: bool = True  # FNet/BERT tanh(Dense(h_cls)) pooler
   head_hidden: int = 0  # >0: LRA head Dense(head_hidden)-ReLU before the logits; -1: d_ff
   num_classes: int = 2
-  causal: bool = False
+  causal: bool = False  # encoder: make every layer causal (the decoder always is)
   dtype: str = "float32"
 
   def __post_init__(self):
@@ -105,15 +105,17 @@ def layer_mixers(spec: ModelSpec) -> list[str]:
   names = [spec.mixer] * n
   if spec.hybrid == "none" or k == 0:
     return names
+  # The official f_net layouts (models.py, _is_attention_layer).
   if spec.hybrid == "top":
     idx = range(n - k, n)
   elif spec.hybrid == "bottom":
     idx = range(k)
-  elif spec.hybrid == "middle":
-    start = (n - k) // 2
+  elif spec.hybrid == "middle":  # n - k <= 2i < n + k
+    start = (n - k + 1) // 2
     idx = range(start, start + k)
-  else:  # mixed: evenly spaced, the last one on top
-    idx = sorted({round((i + 1) * n / k) - 1 for i in range(k)})
+  else:  # mixed: i % (n // k) == 0, from the bottom; capped at k layers (f_net is not when
+    # k does not divide n, e.g. 6 attention layers for n=12, k=5)
+    idx = range(0, n, n // k)[:k]
   for i in idx:
     names[i] = "attention"
   return names

@@ -38,7 +38,8 @@ class Decoder(nn.Module):
     ids = batch["inputs"] if isinstance(batch, dict) else batch
     offset = 0
     if self.decode:
-      index = self.variable("cache", "position", lambda: jnp.array(0, jnp.int32))
+      # Not named "position": that name belongs to the position-encoding submodule.
+      index = self.variable("cache", "offset", lambda: jnp.array(0, jnp.int32))
       offset = index.value
       if self.is_initializing():
         offset = 0

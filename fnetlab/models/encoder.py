@@ -86,7 +86,7 @@ class Encoder(nn.Module):
   @nn.compact
   def __call__(self, ids, type_ids=None, mask=None, deterministic=True):
     x = Embeddings(self.spec, name="embeddings")(ids, type_ids, deterministic)
-    for block in build_blocks(self.spec):
+    for block in build_blocks(self.spec, causal=self.spec.causal):
       x = block(x, mask, deterministic)
     if self.spec.norm == "pre":
       x = layer_norm(self.spec, "final_norm")(x)

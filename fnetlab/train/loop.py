@@ -310,6 +310,7 @@ class Trainer:
   def run(self) -> dict:
     cfg, workdir = self.config, self.workdir
     t = cfg.train
+    t_start = time.perf_counter()
     is_main = jax.process_index() == 0
     mngr = checkpoints.manager(
       workdir,
@@ -399,6 +400,7 @@ class Trainer:
       "validation": val_metrics,
       "test": test_metrics,
       "best": checkpoints.read_best(workdir),
+      "wall_time_s": time.perf_counter() - t_start,
     }
     if is_main:
       write_json(os.path.join(workdir, "results.json"), results)
