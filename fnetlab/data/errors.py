@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 
+from fnetlab.errors import UserError
 
-class DataError(ValueError):
+
+class DataError(UserError):
   """A one-line, user-facing error about input data.
 
   Args:
