@@ -50,6 +50,11 @@ BATCH_AXES = ("data", "fsdp")
 _STEP_DELAY = float(os.environ.get("FNETLAB_TEST_SLOW_STEP", "0") or 0)
 
 
+global_norm = (
+  optax.tree.norm if hasattr(optax, "tree") and hasattr(optax.tree, "norm") else optax.global_norm
+)
+
+
 class TrainingDiverged(RuntimeError):
   pass
 
@@ -129,7 +134,7 @@ def train_step(state, batch, *, model, tx, schedule, loss_fn, accum):
   params = optax.apply_updates(state["params"], updates)
   metrics = {
     "train_loss": loss,
-    "grad_norm": optax.global_norm(grads),
+    "grad_norm": global_norm(grads),
     "lr": schedule(state["step"]),
     **{f"train_{k}": v for k, v in aux.items()},
   }
