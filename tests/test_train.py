@@ -311,3 +311,46 @@ def test_eval_writes_json(cache, tmp_path):
   result = json.loads(out.stdout[out.stdout.index("{") :])
   assert result["step"] == 2 and 0.0 <= result["metrics"]["accuracy"] <= 1.0
   assert (workdir / "eval_test_2.json").exists()
+
+
+def test_nonfinite_loss_stops_and_keeps_last_good_checkpoint(cache, tmp_path):
+  workdir = tmp_path / "w"
+  every = [
+    "--config.train.checkpoint_every=2",
+    "--config.train.eval_every=2",
+    "--config.train.log_every=2",
+    "--config.optim.schedule=constant",
+    "--config.optim.warmup_steps=0",
+  ]
+  cli(train_args(workdir, "mixer=fourier,runlocal", "--config.train.steps=4", *every), cache)
+  # Continue with an absurd learning rate: the loss blows up within a few steps.
+  blowup = ["--config.train.steps=40", "--config.optim.lr=1e30", "--config.optim.clip_norm=0.0"]
+  out = cli(train_args(workdir, "mixer=fourier,runlocal", *every, *blowup), cache, check=False)
+  assert out.returncode == 2 and "non-finite" in out.stderr, out.stderr
+  assert "Traceback" not in out.stderr
+  steps = sorted(int(s) for s in os.listdir(workdir / "checkpoints") if s.isdigit())
+  assert steps[-1] == 4, f"a checkpoint was written after the blow-up: {steps}"
+  import jax
+
+  from fnetlab.train.checkpoints import load_params
+
+  restored, step = load_params(str(workdir))
+  assert step == 4
+  assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(restored))
+
+
+def test_changed_config_is_an_error_and_damages_nothing(cache, tmp_path):
+  workdir = tmp_path / "w"
+  every = ["--config.train.checkpoint_every=2", "--config.train.eval_every=2"]
+  cli(train_args(workdir, "mixer=fourier,runlocal", "--config.train.steps=2", *every), cache)
+  before = sorted(os.listdir(workdir / "checkpoints"))
+  out = cli(
+    train_args(
+      workdir, "mixer=fourier,runlocal", "--config.train.steps=4", "--config.model.d_ff=48", *every
+    ),
+    cache,
+    check=False,
+  )
+  assert out.returncode == 2 and "does not fit this config" in out.stderr
+  assert "intermediate" in out.stderr and "(48,)" in out.stderr
+  assert sorted(os.listdir(workdir / "checkpoints")) == before

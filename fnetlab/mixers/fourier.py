@@ -5,19 +5,37 @@ parameters, no dropout, no mask (FNet mixes padding in too, as the official code
 
 Implementations (`impl=`):
 - `fft` (default on CPU/GPU): exploits that x is real. The 2-D spectrum of a real signal is
-  conjugate-symmetric, X[n, k] = conj(X[-n mod N, -k mod d]), so we take an `rfft` over the
-  feature axis (d//2+1 columns), a complex FFT over the length axis on those columns only,
-  keep the real part and rebuild the other d - d//2 - 1 columns by the symmetry
-  Re X[n, k] = Re X[-n mod N, d - k]. That halves the complex FFT work and the size of every
-  complex intermediate compared with `fft2(x).real`.
+  conjugate-symmetric, X[n, k] = conj(X[-n mod N, -k mod d]), so one XLA `rfft2` over
+  (length, features) gives every X[n, k] with k <= d//2; we keep its real part and rebuild
+  the other d - d//2 - 1 columns by Re X[n, k] = Re X[-n mod N, d - k] with slices, reverses
+  and a roll (no gather). That halves the FFT work and every complex intermediate compared
+  with `fft2(x).real`. The map is linear and self-adjoint (both DFT matrices are
+  symmetric), so a custom VJP makes the backward pass the same transform of the cotangent.
 - `dft`: the official TPU path, in real arithmetic. With F = C - iS (cosine and sine DFT
   matrices), Re(F_N x F_d) = C_N x C_d - S_N x S_d = [C_N | -S_N] @ [x C_d ; x S_d]: two real
   matmuls, no complex numbers. Matrices are numpy constants built for the traced shape.
 - `auto`: `dft` on TPU for length <= 4096 (as the official code chooses), `fft` elsewhere.
 
+What profiling showed (process CPU time on the 2-core Xeon host, x [8, 512, 256] float32, the
+LRA Text layer at the issue's goal point; `fnetlab bench` gives the whole-step view):
+- forward: `fft2(x).real` (complex input) ~7-8 ms; rfft over features then a complex FFT over
+  length (`axis=-2`, which XLA runs on transposed copies) ~6.3 ms; one `rfft2` + mirror
+  ~4.4 ms, of which ~3 ms is the FFT itself and the rest the real part, mirror and copies.
+- forward + backward: JAX's own transpose of that chain ~13-14 ms; the self-adjoint custom
+  VJP ~7.5 ms. This was the largest single lever.
+- `dft` costs 3.2 GFLOP per forward at this size (the FFT ~0.1): ~10x slower on CPU, and
+  it only wins where matmuls are nearly free (TPU, short sequences), as the paper says.
+- A real-to-real trick cannot go lower: Re(FFT2) needs the full length-N transform of the
+  d//2+1 half-spectrum columns, which is what `rfft2` already computes.
+- XLA CPU flags that keep float32 numerics (`--xla_cpu_use_xnnpack`,
+  `--xla_cpu_prefer_vector_width=512`) made no measurable difference to the step.
+- XLA's cost analysis counts `rfft2` at about the price of a full complex 2-D FFT, so the
+  bench's FLOP column overstates FNet's mixing by ~5x; time and memory are measured.
+
 Departures from the official code: the official FFT path rejects lengths above 4096 that are
 not powers of two; XLA's FFT handles any length, so we do not. The FFT is always computed in
-float32/complex64, also under bf16 activations, and cast back afterwards.
+float32/complex64, also under bf16 activations, and cast back afterwards. `fourier_fft` has
+a custom VJP, so forward-mode differentiation (jax.jvp) goes through `fourier_dft` only.
 """
 
 from __future__ import annotations

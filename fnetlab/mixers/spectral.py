@@ -101,9 +101,11 @@ class SpectralMixer(nn.Module):
     if self.mode == "fixed":
       points = self._built_size("filter_real", n // 2 + 1)
       if points != n // 2 + 1:
+        # N//2+1 bins fit two lengths, 2(bins-1) and 2(bins-1)+1; name both.
         raise ValueError(
           f"fixed spectral filter has {points} frequency bins, built for length "
-          f"{2 * (points - 1)}; got length {n} (mode='elastic' runs at any length)"
+          f"{2 * (points - 1)} or {2 * points - 1}; got length {n} "
+          "(mode='elastic' runs at any length)"
         )
     else:
       points = self.num_freqs

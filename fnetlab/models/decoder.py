@@ -2,8 +2,9 @@
 
 Token embedding + positions (learned by default; `none` when the mixer brings its own, e.g.
 RoPE attention or the WorkerTransformer) -> N blocks made causal -> final norm -> logits.
-Pre-LN by default, as is usual for decoders. Non-causal mixers (FNet, linear, random) are
-refused by the mixer registry with a clear error.
+The blocks follow `model.norm` like the encoder's (the ModelSpec default is post-LN; the LM
+configs set `norm='pre'`, as is usual for decoders). Non-causal mixers (FNet, linear,
+random) are refused by the mixer registry with a clear error.
 
 `decode=True` builds the incremental form for sampling: attention layers keep a KV cache and
 the positions start at a cached offset. Other mixers do not support it; the sampler

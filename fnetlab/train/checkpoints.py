@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 from typing import Any
 
@@ -56,9 +57,27 @@ def manager(
     enable_async_checkpointing=async_save,
     preservation_policy=cm.AnyPreservationPolicy(policies),
   )
-  return ocp.CheckpointManager(
-    checkpoint_dir(workdir), item_names=("state", "data"), options=options
-  )
+  registry = ocp.DefaultCheckpointHandlerRegistry()
+  for args in (ocp.args.StandardSave, ocp.args.StandardRestore):
+    registry.add("state", args, ocp.StandardCheckpointHandler)
+  for args in (ocp.args.JsonSave, ocp.args.JsonRestore):
+    registry.add("data", args, ocp.JsonCheckpointHandler)
+  return ocp.CheckpointManager(checkpoint_dir(workdir), options=options, handler_registry=registry)
+
+
+def saved_shapes(mngr: ocp.CheckpointManager, step: int) -> dict[str, tuple]:
+  """{tree path: shape} of the `state` item saved at `step`, from its metadata alone."""
+  meta = mngr.item_metadata(step)["state"]
+  if meta is None:
+    raise ValueError("no metadata")
+  return shapes_by_path(meta)
+
+
+def shapes_by_path(tree) -> dict[str, tuple]:
+  """{canonical tree path: shape}; attribute and dict keys print alike (`['mu']`)."""
+  flat = jax.tree_util.tree_flatten_with_path(tree)[0]
+  canon = lambda k: re.sub(r"\.(\w+)", r"['\1']", jax.tree_util.keystr(k))
+  return {canon(k): tuple(getattr(v, "shape", ())) for k, v in flat}
 
 
 def save_params_only(workdir: str, params: Any, config: dict) -> str:

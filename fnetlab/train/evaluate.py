@@ -1,6 +1,8 @@
 """`fnetlab eval`: restore a workdir's checkpoint with Orbax and evaluate it.
 
-  fnetlab eval --workdir=runs/lo [--step=latest|best|N] [--split=validation|test]
+  fnetlab eval --workdir=runs/lo [--step=latest|best|N] [--split=validation|test|...]
+
+`--split` is any split the task has (e.g. GLUE MNLI's `validation_mismatched`).
 
 The config comes from the workdir's config.json, so the data and model are rebuilt exactly as
 trained. Prints the metrics and writes DIR/eval_<split>_<step>.json.
@@ -20,7 +22,12 @@ from fnetlab.errors import UserError
 FLAGS = flags.FlagValues()  # its own, so it never clashes with `train`'s flags
 flags.DEFINE_string("workdir", None, "Workdir written by `fnetlab train`.", flag_values=FLAGS)
 flags.DEFINE_string("step", "latest", "latest | best | an integer step", flag_values=FLAGS)
-flags.DEFINE_string("split", "validation", "validation | test", flag_values=FLAGS)
+flags.DEFINE_string(
+  "split",
+  "validation",
+  "A split of the task: validation | test | validation_mismatched (MNLI) ...",
+  flag_values=FLAGS,
+)
 
 
 def evaluate_workdir(workdir: str, step: str | int = "latest", split: str = "validation") -> dict:
@@ -29,6 +36,10 @@ def evaluate_workdir(workdir: str, step: str | int = "latest", split: str = "val
 
   config = ml_collections.ConfigDict(checkpoints.read_config(workdir))
   trainer = Trainer(config, workdir)
+  if split not in trainer.task.splits:  # before the (slow) restore
+    raise UserError(
+      f"--split={split}: task {trainer.task.name} has splits {', '.join(trainer.task.splits)}"
+    )
   with checkpoints.manager(workdir, create=False, async_save=False) as mngr:
     resolved = checkpoints.resolve_step(mngr, step, workdir)
     try:
@@ -51,7 +62,5 @@ def main(argv):
     raise UserError(str(e).splitlines()[0]) from None
   if not FLAGS.workdir:
     raise UserError("missing required flag --workdir")
-  if FLAGS.split not in ("validation", "test"):
-    raise UserError(f"--split must be validation or test; got {FLAGS.split!r}")
   print(json.dumps(evaluate_workdir(FLAGS.workdir, FLAGS.step, FLAGS.split), indent=2))
   return 0

@@ -55,7 +55,7 @@ global_norm = (
 )
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(UserError):  # reported by the CLI as one line, exit 2
   pass
 
 
@@ -270,18 +270,33 @@ class Trainer:
     return restored["state"], restored["data"]
 
   def restore_latest(self, mngr):
-    """Latest readable checkpoint; a corrupt one is moved aside with a warning and the previous tried."""
+    """Latest readable checkpoint. A corrupt one is moved aside with a warning and the previous
+    one tried; one that does not fit this config (changed model or optimiser) is an error and
+    is left untouched."""
+    expected = checkpoints.shapes_by_path(self.abstract_state)
     for step in sorted(mngr.all_steps(), reverse=True):
       try:
+        saved = checkpoints.saved_shapes(mngr, step)
+      except Exception:  # unreadable metadata: a damaged checkpoint
+        saved = None
+      if saved is not None and saved != expected:
+        key = sorted(set(saved) ^ set(expected)) or [k for k in expected if saved[k] != expected[k]]
+        where = key[0]
+        detail = f"saved {saved.get(where, 'absent')}, this config {expected.get(where, 'absent')}"
+        raise UserError(
+          f"checkpoint {checkpoints.checkpoint_dir(self.workdir)}/{step} does not fit this config "
+          f"(model or optimiser settings changed?): {where}: {detail}"
+        )
+      try:
+        if saved is None:
+          raise ValueError("unreadable metadata")
         return self.restore(mngr, step)
       except Exception as e:  # orbax/tensorstore raise many types for damaged files
-        logging.warning(
-          "checkpoint at step %d is unreadable (%s); falling back to the previous one",
-          step,
-          str(e).splitlines()[0][:200],
-        )
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        logging.warning("checkpoint at step %d is unreadable (%s)", step, first)
         print(
-          f"warning: checkpoint step {step} in {checkpoints.checkpoint_dir(self.workdir)} is unreadable; trying the previous one",
+          f"warning: checkpoint step {step} in {checkpoints.checkpoint_dir(self.workdir)} is "
+          "unreadable; trying the previous one",
           flush=True,
         )
         mngr.wait_until_finished()

@@ -40,8 +40,9 @@ def schedule(cfg, total_steps: int) -> optax.Schedule:
 
 def build(cfg, total_steps: int) -> tuple[optax.GradientTransformation, optax.Schedule]:
   sched = schedule(cfg, total_steps)
-  parts = []
+  # The chain keeps one shape whatever the clipping, so a run can resume with another clip_norm.
+  clip = optax.identity()
   if cfg.clip_norm and cfg.clip_norm > 0:
-    parts.append(optax.clip_by_global_norm(cfg.clip_norm))
-  parts.append(optax.adamw(sched, b1=cfg.b1, b2=cfg.b2, eps=cfg.eps, weight_decay=cfg.weight_decay))
-  return optax.chain(*parts), sched
+    clip = optax.clip_by_global_norm(cfg.clip_norm)
+  adamw = optax.adamw(sched, b1=cfg.b1, b2=cfg.b2, eps=cfg.eps, weight_decay=cfg.weight_decay)
+  return optax.chain(clip, adamw), sched

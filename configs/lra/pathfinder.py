@@ -1,0 +1,106 @@
+"""LRA Pathfinder (32x32 images as 1024 pixels) with any mixer (Tay et al. 2020; official
+`image/configs/pathfinder32`).
+
+Defaults reproduce the LRA Pathfinder hyperparameters of REFERENCE.md: 4 layers, d 32,
+qkv 16, d_ff 32, 4 heads, batch 512, 62.4k steps (200 epochs of 160k), lr 1e-3 with linear
+warmup (312 steps, one epoch) and cosine decay, Adam(0.9, 0.98, 1e-9), no weight decay, no
+gradient clipping, dropout 0.2, mean pooling; from the official config: sinusoidal positions
+(learn_pos_emb=False) and attention dropout 0.1. (The stored official transformer config has
+1 layer, d 128, qkv 64, d_ff 128, 4 heads; the reference table's dims are used here.)
+Data: the official layout (`curv_contour_length_14/imgs/<k>/sample_<i>.png` + metadata) in
+`data.dir`, split 80/10/10 with a seeded permutation; with no data.dir, 200k images from our
+generator (`fnetlab data pathfinder`) are written once into $FNETLAB_CACHE.
+
+  fnetlab data pathfinder --out=data/pf32 --resolution=32 --difficulty=hard --num=200000
+  fnetlab train --config=configs/lra/pathfinder.py:mixer=fourier --workdir=runs/pf_fnet \\
+      --config.data.dir=data/pf32
+  fnetlab train --config=configs/lra/pathfinder.py:mixer=attention,runlocal --workdir=/tmp/pf
+
+Args: mixer=<registry name>, size=tiny|small|base|large|lra (lra = the official dims),
+resolution=32|64, difficulty=easy|medium|hard, runlocal (CPU-sized data, model and steps),
+plus any option of the chosen mixer.
+"""
+
+from ml_collections import config_dict
+
+from fnetlab.config import apply_runlocal, base, parse_arg
+
+
+def get_config(arg=None):
+  known = {
+    "mixer": "fourier",
+    "size": "lra",
+    "resolution": 32,
+    "difficulty": "hard",
+    "runlocal": False,
+  }
+  values, mixer_options = parse_arg(arg, known)
+  size = values["size"]
+  c = base("pathfinder", {**values, "size": "small" if size == "lra" else size}, mixer_options)
+  if size == "lra":  # the LRA Pathfinder dims (REFERENCE.md)
+    c.model.num_layers, c.model.d_model, c.model.d_ff, c.model.num_heads = 4, 32, 32, 4
+  res = int(values["resolution"])
+  c.model.max_len = res * res  # one position per pixel; mean pooling needs no CLS
+  c.model.positions = "sinusoidal"  # official learn_pos_emb=False
+  c.model.pooling = "mean"  # official classifier_pool='MEAN'
+  c.model.pooler_dense = False  # LRA head: pool -> Dense(d_ff) -> ReLU -> Dense(classes)
+  c.model.head_hidden = -1  # -1: d_ff wide, as LRA
+  c.model.dropout_rate = 0.2
+
+  c.attention = dict(  # applied only to mixers that have these options (tasks/lra.py)
+    qkv_dim=config_dict.placeholder(int),  # Q/K/V width; None: d_model
+    dropout_rate=0.1,  # attention-probability dropout (attention, lsra)
+  )
+  if size == "lra":
+    c.attention.qkv_dim = 16  # LRA: narrower than d_model
+
+  c.train.steps = 62400  # 200 epochs of 160k at batch 512 (312 steps each)
+  c.train.batch_size = 512
+  c.train.eval_batch_size = 512
+  c.train.log_every = 312
+  c.train.eval_every = 3120
+  c.train.checkpoint_every = 3120
+  c.train.best_metric = "accuracy"
+
+  c.optim.lr = 1e-3
+  c.optim.schedule = "cosine"
+  c.optim.warmup_steps = 312  # one epoch
+  c.optim.weight_decay = 0.0
+  c.optim.b1, c.optim.b2, c.optim.eps = 0.9, 0.98, 1e-9
+  c.optim.clip_norm = 0.0  # official grad_clip_norm=None
+
+  c.data.dir = ""  # root of the official layout; empty: generate into $FNETLAB_CACHE
+  c.data.resolution = res  # image side: 32 (LRA Pathfinder) or 64
+  c.data.difficulty = values["difficulty"]  # easy | medium | hard (LRA: hard, contour 14)
+  c.data.split_seed = 0  # seeds the 80/10/10 train/validation/test permutation
+  c.data.generate = dict(  # the offline default: LRA's 200k images
+    num=200000,
+    seed=0,
+    workers=config_dict.placeholder(int),  # generator processes; None: all cores
+  )
+  if values["runlocal"]:
+    apply_runlocal(c)
+    c.attention.qkv_dim = None  # the tiny width
+    c.data.generate.num = 4000
+    c.train.steps = 200
+    c.train.batch_size = 32
+    c.train.eval_batch_size = 64
+    c.optim.lr = 1e-3
+    c.optim.warmup_steps = 20
+    c.model.dropout_rate = 0.0
+  return c
+
+
+def sweep_mixers(add, arg=None):
+  """Every mixer family on Pathfinder (mean pooling already suits the worker model)."""
+  for mixer in (
+    "fourier",
+    "linear",
+    "random",
+    "ff_only",
+    "spectral",
+    "lsra",
+    "attention",
+    "worker",
+  ):
+    add(**{"model.mixer": mixer})

@@ -1,0 +1,91 @@
+"""LRA Path-X (128x128 Pathfinder images as 16384 pixels) with any mixer (Tay et al. 2020;
+official `image/configs/pathfinder128`).
+
+Defaults reproduce the official config: 1 layer, d 32, qkv 16, d_ff 32, 2 heads, batch 64,
+500k steps (200 epochs of 160k), lr 1e-3 with linear warmup (2500 steps, one epoch) and
+cosine decay, Adam(0.9, 0.98, 1e-9), no weight decay, gradient clipping at 1.0, dropout 0.1,
+attention dropout 0.1, mean pooling, learned positions (learn_pos_emb=True).
+Data: the official layout (`curv_contour_length_14/...`) at 128x128 in `data.dir`, split
+80/10/10 with a seeded permutation; with no data.dir our generator writes the images once
+into $FNETLAB_CACHE (200k by default: prefer `fnetlab data pathfinder --resolution=128`
+with all cores ahead of time).
+
+  fnetlab data pathfinder --out=data/pf128 --resolution=128 --difficulty=hard --num=200000
+  fnetlab train --config=configs/lra/pathx.py:mixer=fourier --workdir=runs/pathx_fnet \\
+      --config.data.dir=data/pf128
+  fnetlab train --config=configs/lra/pathx.py:mixer=fourier,runlocal --workdir=/tmp/px
+
+Args: mixer=<registry name>, size=tiny|small|base|large|lra (lra = the official dims),
+difficulty=easy|medium|hard, runlocal (a few hundred images, tiny model, few steps; 16k
+tokens is still heavy for attention on a CPU), plus any option of the chosen mixer.
+"""
+
+from ml_collections import config_dict
+
+from fnetlab.config import apply_runlocal, base, parse_arg
+
+
+def get_config(arg=None):
+  known = {"mixer": "fourier", "size": "lra", "difficulty": "hard", "runlocal": False}
+  values, mixer_options = parse_arg(arg, known)
+  size = values["size"]
+  c = base("pathx", {**values, "size": "small" if size == "lra" else size}, mixer_options)
+  if size == "lra":  # the official Path-X dims
+    c.model.num_layers, c.model.d_model, c.model.d_ff, c.model.num_heads = 1, 32, 32, 2
+  c.model.max_len = 128 * 128  # one position per pixel; mean pooling needs no CLS
+  c.model.positions = "learned"  # official learn_pos_emb=True
+  c.model.pooling = "mean"  # official classifier_pool='MEAN'
+  c.model.pooler_dense = False  # LRA head: pool -> Dense(d_ff) -> ReLU -> Dense(classes)
+  c.model.head_hidden = -1  # -1: d_ff wide, as LRA
+  c.model.dropout_rate = 0.1
+
+  c.attention = dict(  # applied only to mixers that have these options (tasks/lra.py)
+    qkv_dim=config_dict.placeholder(int),  # Q/K/V width; None: d_model
+    dropout_rate=0.1,  # attention-probability dropout (attention, lsra)
+  )
+  if size == "lra":
+    c.attention.qkv_dim = 16  # LRA: narrower than d_model
+
+  c.train.steps = 500000  # 200 epochs of 160k at batch 64 (2500 steps each)
+  c.train.batch_size = 64
+  c.train.eval_batch_size = 64
+  c.train.log_every = 500
+  c.train.eval_every = 25000
+  c.train.checkpoint_every = 25000
+  c.train.best_metric = "accuracy"
+
+  c.optim.lr = 1e-3
+  c.optim.schedule = "cosine"
+  c.optim.warmup_steps = 2500  # one epoch
+  c.optim.weight_decay = 0.0
+  c.optim.b1, c.optim.b2, c.optim.eps = 0.9, 0.98, 1e-9
+  c.optim.clip_norm = 1.0  # official grad_clip_norm=1.0
+
+  c.data.dir = ""  # root of the official layout; empty: generate into $FNETLAB_CACHE
+  c.data.resolution = 128  # Path-X is 128x128
+  c.data.difficulty = values["difficulty"]  # easy | medium | hard (LRA: hard, contour 14)
+  c.data.split_seed = 0  # seeds the 80/10/10 train/validation/test permutation
+  c.data.generate = dict(  # the offline default: LRA's 200k images
+    num=200000,
+    seed=0,
+    workers=config_dict.placeholder(int),  # generator processes; None: all cores
+  )
+  if values["runlocal"]:
+    apply_runlocal(c)
+    c.attention.qkv_dim = None  # the tiny width
+    c.data.generate.num = 200  # 128x128 generation is the slow part
+    c.train.steps = 50
+    c.train.batch_size = 8
+    c.train.eval_batch_size = 8
+    c.train.eval_every = 50
+    c.train.checkpoint_every = 50
+    c.train.log_every = 10
+    c.optim.lr = 1e-3
+    c.optim.warmup_steps = 5
+  return c
+
+
+def sweep_mixers(add, arg=None):
+  """The mixers that fit 16k tokens (attention is quadratic; official Path-X: all FAIL)."""
+  for mixer in ("fourier", "linear", "ff_only", "random", "spectral", "attention"):
+    add(**{"model.mixer": mixer})

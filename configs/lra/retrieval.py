@@ -1,0 +1,79 @@
+"""LRA Retrieval (byte-level AAN document matching) with any mixer (Tay et al. 2020; official
+`matching/configs/base_match_config`).
+
+Defaults reproduce the official config: 4 layers, d 128, qkv 128, d_ff 512, 4 heads, batch
+32, 5k steps, lr 0.05 x linear warmup(8000) x rsqrt decay (warmup outlasts the run, as
+officially, so the rate is still rising at step 5000), Adam(0.9, 0.98, 1e-9), weight decay
+0.1, no gradient clipping, CLS pooling, sinusoidal positions, 4000 bytes per document. Two
+towers share one encoder; the head takes [e1, e2, e1*e2, e1-e2] -> Dense(d_ff) -> ReLU ->
+Dense(d_ff/2) -> ReLU -> logits.
+Data: the LRA release's `new_aan_pairs.{train,eval,test}.tsv` (147,086 / 18,090 / 17,437
+pairs) in `data.dir`; download https://storage.googleapis.com/long-range-arena/lra_release.gz
+and point data.dir at its `tsv_data` folder.
+
+  fnetlab train --config=configs/lra/retrieval.py:mixer=fourier --workdir=runs/retrieval_fnet \\
+      --config.data.dir=lra_release/tsv_data
+  fnetlab train --config=configs/lra/retrieval.py:mixer=attention,runlocal --workdir=/tmp/rt \\
+      --config.data.dir=lra_release/tsv_data
+
+Args: mixer=<registry name>, size=tiny|small|base|large|lra (lra = the official dims),
+length=<bytes per document>, runlocal (CPU-sized model, length and steps), plus any option of
+the chosen mixer.
+"""
+
+from ml_collections import config_dict
+
+from fnetlab.config import apply_runlocal, base, parse_arg
+
+
+def get_config(arg=None):
+  known = {"mixer": "fourier", "size": "lra", "length": 4000, "runlocal": False}
+  values, mixer_options = parse_arg(arg, known)
+  size = values["size"]
+  c = base("retrieval", {**values, "size": "small" if size == "lra" else size}, mixer_options)
+  if size == "lra":  # the official LRA Retrieval dims
+    c.model.num_layers, c.model.d_model, c.model.d_ff, c.model.num_heads = 4, 128, 512, 4
+  c.model.max_len = int(values["length"]) + 1  # CLS + LRA's max_length bytes, per document
+  c.model.positions = "sinusoidal"  # LRA's default (learn_pos_emb=False)
+  c.model.pooling = "cls"
+  c.model.pooler_dense = False  # LRA head on the raw pooled vectors
+  c.model.head_hidden = -1  # -1: d_ff wide (then d_ff / 2), as LRA
+  c.model.dropout_rate = 0.1
+
+  c.attention = dict(  # applied only to mixers that have these options (tasks/lra.py)
+    qkv_dim=config_dict.placeholder(int),  # None: d_model (LRA Retrieval: qkv 128 = d_model)
+    dropout_rate=0.0,  # attention-probability dropout
+  )
+
+  c.train.steps = 5000
+  c.train.batch_size = 32
+  c.train.log_every = 100
+  c.train.eval_every = 1000
+  c.train.checkpoint_every = 1000
+  c.train.best_metric = "accuracy"
+
+  c.optim.lr = 0.05 / 8000**0.5  # LRA: 0.05 * rsqrt(warmup) at the end of warmup
+  c.optim.schedule = "rsqrt"
+  c.optim.warmup_steps = 8000
+  c.optim.weight_decay = 0.1
+  c.optim.b1, c.optim.b2, c.optim.eps = 0.9, 0.98, 1e-9
+  c.optim.clip_norm = 0.0  # the official matching trainer does not clip
+
+  c.data.dir = ""  # folder with new_aan_pairs.{train,eval,test}.tsv (required)
+  if values["runlocal"]:
+    apply_runlocal(c)
+    c.model.max_len = min(c.model.max_len, 257)  # CLS + 256 bytes per document
+    c.train.steps = 200
+    c.train.batch_size = 16
+    c.optim.schedule = "linear"
+    c.optim.lr = 1e-3
+    c.optim.warmup_steps = 20
+  return c
+
+
+def sweep_mixers(add, arg=None):
+  """Every mixer family on Retrieval. The worker model is causal and only its workers are ever
+  updated, so it pools by mean (its CLS token would stay a bare embedding), as in ListOps."""
+  for mixer in ("fourier", "linear", "random", "ff_only", "spectral", "lsra", "attention"):
+    add(**{"model.mixer": mixer})
+  add(**{"model.mixer": "worker", "model.pooling": "mean"})

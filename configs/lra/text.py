@@ -1,0 +1,76 @@
+"""LRA Text (byte-level IMDB) with any mixer (Tay et al. 2020; official
+`text_classification/configs/base_tc_config`).
+
+Defaults reproduce the official config: 4 layers, d 256, qkv 256, d_ff 1024, 4 heads, batch
+32, 20k steps, lr 0.05 x linear warmup(8000) x rsqrt decay (peak 0.05/sqrt(8000) ~ 5.6e-4),
+Adam(0.9, 0.98, 1e-9), weight decay 0.1, no gradient clipping, CLS pooling, sinusoidal
+positions, 1000 bytes per review (`length=2000` / `length=4000` for the paper's 2K / 4K).
+Data: tfds `imdb_reviews` prepared as array_record under `data.dir` (or the tfds default);
+the test split is also the validation split, as officially.
+
+  fnetlab train --config=configs/lra/text.py:mixer=fourier --workdir=runs/text_fnet \\
+      --config.data.dir=~/tensorflow_datasets
+  fnetlab train --config=configs/lra/text.py:mixer=attention,length=4000 --workdir=runs/text4k
+  fnetlab train --config=configs/lra/text.py:mixer=fourier,runlocal --workdir=/tmp/text
+
+Args: mixer=<registry name>, size=tiny|small|base|large|lra (lra = the official dims),
+length=<bytes per review>, runlocal (CPU-sized model, length and steps), plus any option of
+the chosen mixer.
+"""
+
+from ml_collections import config_dict
+
+from fnetlab.config import apply_runlocal, base, parse_arg
+
+
+def get_config(arg=None):
+  known = {"mixer": "fourier", "size": "lra", "length": 1000, "runlocal": False}
+  values, mixer_options = parse_arg(arg, known)
+  size = values["size"]
+  c = base("text", {**values, "size": "small" if size == "lra" else size}, mixer_options)
+  if size == "lra":  # the official LRA Text dims
+    c.model.num_layers, c.model.d_model, c.model.d_ff, c.model.num_heads = 4, 256, 1024, 4
+  c.model.max_len = int(values["length"]) + 1  # CLS + LRA's max_length bytes
+  c.model.positions = "sinusoidal"  # LRA's default (learn_pos_emb=False)
+  c.model.pooling = "cls"
+  c.model.pooler_dense = False  # LRA head: pool -> Dense(d_ff) -> ReLU -> Dense(classes)
+  c.model.head_hidden = -1  # -1: d_ff wide, as LRA
+  c.model.dropout_rate = 0.1
+
+  c.attention = dict(  # applied only to mixers that have these options (tasks/lra.py)
+    qkv_dim=config_dict.placeholder(int),  # None: d_model (LRA Text: qkv 256 = d_model)
+    dropout_rate=0.0,  # attention-probability dropout
+  )
+
+  c.train.steps = 20000
+  c.train.batch_size = 32
+  c.train.log_every = 100
+  c.train.eval_every = 1000
+  c.train.checkpoint_every = 1000
+  c.train.best_metric = "accuracy"
+
+  c.optim.lr = 0.05 / 8000**0.5  # LRA: 0.05 * rsqrt(warmup) at the end of warmup
+  c.optim.schedule = "rsqrt"
+  c.optim.warmup_steps = 8000
+  c.optim.weight_decay = 0.1
+  c.optim.b1, c.optim.b2, c.optim.eps = 0.9, 0.98, 1e-9
+  c.optim.clip_norm = 0.0  # the official text trainer does not clip
+
+  c.data.dir = ""  # tfds data_dir holding imdb_reviews (array_record); empty: tfds default
+  if values["runlocal"]:
+    apply_runlocal(c)
+    c.model.max_len = min(c.model.max_len, 257)  # CLS + 256 bytes
+    c.train.steps = 200
+    c.train.batch_size = 16
+    c.optim.schedule = "linear"
+    c.optim.lr = 1e-3
+    c.optim.warmup_steps = 20
+  return c
+
+
+def sweep_mixers(add, arg=None):
+  """Every mixer family on Text. The worker model is causal and only its workers are ever
+  updated, so it pools by mean (its CLS token would stay a bare embedding), as in ListOps."""
+  for mixer in ("fourier", "linear", "random", "ff_only", "spectral", "lsra", "attention"):
+    add(**{"model.mixer": mixer})
+  add(**{"model.mixer": "worker", "model.pooling": "mean"})
