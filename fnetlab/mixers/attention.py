@@ -8,9 +8,9 @@ Options beyond the textbook layer:
 - `decode`: autoregressive decoding with a KV cache (flax's `cache` collection). Initialise
   the cache by calling `init` on a full-length input with `decode=True`.
 
-The fused `jax.nn.dot_product_attention` is used whenever attention dropout is inactive, so a
-GPU gets the cuDNN flash kernel; with attention dropout in training we fall back to an
-explicit softmax, because the fused op has no dropout.
+The fused `jax.nn.dot_product_attention` is used on GPU/TPU whenever attention dropout is
+inactive, so a GPU gets the cuDNN flash kernel; with attention dropout in training, and on CPU
+(where XLA's lowering of the fused op is slower), an explicit softmax computes the same thing.
 """
 
 from __future__ import annotations
@@ -37,13 +37,18 @@ def explicit_attention(q, k, v, mask, dropout):
 
 
 def attend(q, k, v, mask=None, causal=False, dropout=None):
-  """SDPA on [batch, length, heads, head_dim]; `mask` bool [b|1, 1, q, k]; fused when possible."""
-  if dropout is not None:
-    if causal:
-      tri = jnp.tril(jnp.ones((q.shape[1], k.shape[1]), bool))[None, None]
-      mask = tri if mask is None else jnp.logical_and(mask, tri)
-    return explicit_attention(q, k, v, mask, dropout)
-  return jax.nn.dot_product_attention(q, k, v, mask=mask, is_causal=causal)
+  """SDPA on [batch, length, heads, head_dim]; `mask` bool [b|1, 1, q, k].
+
+  Fused `jax.nn.dot_product_attention` on GPU/TPU without dropout. On CPU, XLA's lowering of
+  that op measured 1.7x slower (forward + backward, N=1024) than the plain
+  einsum-softmax-einsum, which computes the same thing, so CPU takes the explicit path.
+  """
+  if dropout is None and jax.default_backend() != "cpu":
+    return jax.nn.dot_product_attention(q, k, v, mask=mask, is_causal=causal)
+  if causal:
+    tri = jnp.tril(jnp.ones((q.shape[1], k.shape[1]), bool))[None, None]
+    mask = tri if mask is None else jnp.logical_and(mask, tri)
+  return explicit_attention(q, k, v, mask, dropout or (lambda p: p))
 
 
 class Attention(nn.Module):
