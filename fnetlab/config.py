@@ -126,3 +126,14 @@ def apply_runlocal(c: ml_collections.ConfigDict) -> None:
   c.train.eval_every = 100
   c.train.checkpoint_every = 100
   c.train.max_eval_examples = 256
+
+
+def sweep_every_mixer(add) -> None:
+  """One point per mixer family, for an encoder task's `sweep_mixers`.
+
+  The worker model is causal and only its workers are ever updated, so it pools by mean: its
+  CLS token would stay a bare embedding.
+  """
+  for mixer in ("fourier", "linear", "random", "ff_only", "spectral", "lsra", "attention"):
+    add(**{"model.mixer": mixer})
+  add(**{"model.mixer": "worker", "model.pooling": "mean"})

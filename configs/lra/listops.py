@@ -11,7 +11,7 @@ Args: mixer=<registry name>, size=tiny|small|base|large|lra (lra = the official 
 runlocal (CPU-sized data, model and steps), plus any option of the chosen mixer.
 """
 
-from fnetlab.config import apply_runlocal, base, parse_arg
+from fnetlab.config import apply_runlocal, base, parse_arg, sweep_every_mixer
 
 
 def get_config(arg=None):
@@ -39,6 +39,7 @@ def get_config(arg=None):
   c.optim.warmup_steps = 1000
   c.optim.weight_decay = 0.1
   c.optim.b1, c.optim.b2, c.optim.eps = 0.9, 0.98, 1e-9
+  c.optim.clip_norm = 0.0  # the official ListOps trainer does not clip
 
   c.data.generate = dict(  # the offline default: LRA's generator settings
     num_train=96000,
@@ -67,11 +68,8 @@ def get_config(arg=None):
 
 
 def sweep_mixers(add, arg=None):
-  """Every mixer family on ListOps. The worker model is causal and only its workers are ever
-  updated, so it pools by mean (its CLS token would stay a bare embedding)."""
-  for mixer in ("fourier", "linear", "random", "ff_only", "spectral", "lsra", "attention"):
-    add(**{"model.mixer": mixer})
-  add(**{"model.mixer": "worker", "model.pooling": "mean"})
+  """Every mixer family (fnetlab.config.sweep_every_mixer)."""
+  sweep_every_mixer(add)
 
 
 def sweep_lr(add, arg=None):

@@ -23,7 +23,7 @@ plus any option of the chosen mixer.
 
 from ml_collections import config_dict
 
-from fnetlab.config import apply_runlocal, base, parse_arg
+from fnetlab.config import apply_runlocal, base, parse_arg, sweep_every_mixer
 
 
 def get_config(arg=None):
@@ -92,15 +92,5 @@ def get_config(arg=None):
 
 
 def sweep_mixers(add, arg=None):
-  """Every mixer family on Pathfinder (mean pooling already suits the worker model)."""
-  for mixer in (
-    "fourier",
-    "linear",
-    "random",
-    "ff_only",
-    "spectral",
-    "lsra",
-    "attention",
-    "worker",
-  ):
-    add(**{"model.mixer": mixer})
+  """Every mixer family (fnetlab.config.sweep_every_mixer)."""
+  sweep_every_mixer(add)

@@ -20,7 +20,7 @@ the chosen mixer.
 
 from ml_collections import config_dict
 
-from fnetlab.config import apply_runlocal, base, parse_arg
+from fnetlab.config import apply_runlocal, base, parse_arg, sweep_every_mixer
 
 
 def get_config(arg=None):
@@ -69,8 +69,5 @@ def get_config(arg=None):
 
 
 def sweep_mixers(add, arg=None):
-  """Every mixer family on Text. The worker model is causal and only its workers are ever
-  updated, so it pools by mean (its CLS token would stay a bare embedding), as in ListOps."""
-  for mixer in ("fourier", "linear", "random", "ff_only", "spectral", "lsra", "attention"):
-    add(**{"model.mixer": mixer})
-  add(**{"model.mixer": "worker", "model.pooling": "mean"})
+  """Every mixer family (fnetlab.config.sweep_every_mixer)."""
+  sweep_every_mixer(add)
