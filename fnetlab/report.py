@@ -3,8 +3,9 @@
 Writes ROOT/summary.csv and ROOT/summary.md (a row per point: its overrides, validation and
 test metrics, params, train steps/s, wall time, best step; failed points are listed with their
 error), ROOT/curves.png (validation metric against step for every point) and ROOT/pareto.png
-(test accuracy against training throughput). For LRA roots it also appends the tasks x mixers
-table beside the FNet paper's rows (fnetlab.lra_table), when that module is present.
+(test accuracy against training throughput). For LRA and GLUE roots it also appends the task-style
+tables (tasks x models, with averages) beside the FNet paper's rows (fnetlab.lra_table,
+fnetlab.glue_table).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import os
 from absl import flags
 
 from fnetlab.errors import UserError
+
+LRA_TASKS = {"listops", "text", "retrieval", "image", "pathfinder", "pathx"}
 
 FLAGS = flags.FlagValues()
 flags.DEFINE_string(
@@ -144,16 +147,23 @@ def write_report(root: str) -> str:
     if c in columns
   ]
   table = markdown(rows, shown)
-  try:
+  ok_dirs = [os.path.join(root, r["point"]) for r in rows if r.get("status") == "ok"]
+  tasks = {r.get("task") for r in rows if r.get("status") == "ok"}
+  task_tables = []
+  if tasks & LRA_TASKS:
     from fnetlab.lra_table import lra_table
 
-    lra = lra_table([os.path.join(root, r["point"]) for r in rows if r.get("status") == "ok"])
-  except Exception:  # not an LRA root, or the table module is absent
-    lra = ""
+    task_tables.append("## LRA (test accuracy %)\n\n" + lra_table(ok_dirs, strict=False))
+  if "glue" in tasks:
+    from fnetlab.glue_table import glue_table
+
+    task_tables.append("## GLUE (dev)\n\n" + glue_table(ok_dirs, strict=False))
   with open(os.path.join(root, "summary.md"), "w") as f:
     f.write(f"# Summary of {root}\n\n{table}\n")
-    if lra:
-      f.write(f"\n{lra}\n")
+    for t in task_tables:
+      f.write(f"\n{t}\n")
+  if task_tables:
+    table = table + "\n\n" + "\n".join(task_tables)
   paths = plots(root, rows)
   return f"{table}\n\nwrote {root}/summary.csv, summary.md, " + ", ".join(
     os.path.basename(p) for p in paths

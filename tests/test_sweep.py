@@ -133,5 +133,6 @@ def test_run_skip_resume_fail_and_report(sweep_config, tmp_path):
   truth = json.load(open(os.path.join(root, "mixer-fourier", "results.json")))
   assert float(ok["test_accuracy"]) == pytest.approx(truth["test"]["accuracy"], abs=1e-4)
   assert "mixer-attention_num_heads-3 | failed" in text
+  assert "## LRA" in text and "| fourier | " in text and "FNet (paper)" in text
   for name in ("summary.md", "curves.png", "pareto.png"):
     assert os.path.getsize(os.path.join(root, name)) > 0
