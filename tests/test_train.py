@@ -354,3 +354,15 @@ def test_changed_config_is_an_error_and_damages_nothing(cache, tmp_path):
   assert out.returncode == 2 and "does not fit this config" in out.stderr
   assert "intermediate" in out.stderr and "(48,)" in out.stderr
   assert sorted(os.listdir(workdir / "checkpoints")) == before
+
+
+def test_gradient_accumulation_matches_one_big_batch(cache, tmp_path):
+  args = ["--config.train.steps=4", "--config.train.log_every=1", "--config.model.dropout_rate=0.0"]
+  cli(train_args(tmp_path / "one", "mixer=attention,runlocal", *args), cache)
+  cli(
+    train_args(tmp_path / "acc", "mixer=attention,runlocal", *args, "--config.train.grad_accum=4"),
+    cache,
+  )
+  one, acc = losses(str(tmp_path / "one")), losses(str(tmp_path / "acc"))
+  assert sorted(one) == sorted(acc) == [1, 2, 3, 4]
+  np.testing.assert_allclose([acc[s] for s in one], [one[s] for s in one], rtol=1e-5, atol=1e-6)
