@@ -26,6 +26,23 @@ COMMANDS = {
 }
 
 
+def parse_flags(flag_values, argv, required=()) -> list[str]:
+  """Parses `argv` into `flag_values`; a bad or missing flag is a one-line UserError.
+
+  Returns the positional arguments (argv[0] first), as absl does.
+  """
+  from fnetlab.errors import UserError
+
+  try:
+    rest = flag_values(argv)
+  except flags.Error as e:
+    raise UserError(str(e).splitlines()[0]) from None
+  missing = [f"--{name}" for name in required if not flag_values[name].value]
+  if missing:
+    raise UserError(f"missing required flag(s): {', '.join(missing)}")
+  return rest
+
+
 def usage() -> str:
   lines = ["usage: fnetlab <command> [flags]", "", "commands:"]
   lines += [f"  {name:<10} {doc}" for name, (_, doc) in COMMANDS.items()]

@@ -31,6 +31,7 @@ from collections.abc import Iterable
 
 from absl import flags
 
+from fnetlab.cli import parse_flags
 from fnetlab.errors import UserError
 
 #: Column key -> header, in the paper's order. `mnli_mm` is MNLI's mismatched score.
@@ -185,10 +186,7 @@ flags.DEFINE_bool("reference", True, "Append the FNet paper's rows.", flag_value
 
 def main(argv) -> int:
   """`python -m fnetlab.glue_table [flags] WORKDIR...` (globs allowed)."""
-  try:
-    rest = FLAGS(argv)[1:]
-  except flags.Error as e:
-    raise UserError(str(e).splitlines()[0]) from None
+  rest = parse_flags(FLAGS, argv)[1:]
   workdirs = sorted({d for pattern in rest for d in (glob.glob(pattern) or [pattern])})
   if not workdirs:
     raise UserError("glue_table: give one or more fine-tuning workdirs")

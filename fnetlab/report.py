@@ -17,6 +17,7 @@ import os
 
 from absl import flags
 
+from fnetlab.cli import parse_flags
 from fnetlab.errors import UserError
 
 LRA_TASKS = {"listops", "text", "retrieval", "image", "pathfinder", "pathx"}
@@ -171,11 +172,6 @@ def write_report(root: str) -> str:
 
 
 def main(argv):
-  try:
-    FLAGS(argv)
-  except flags.Error as e:
-    raise UserError(str(e).splitlines()[0]) from None
-  if not FLAGS.workdir:
-    raise UserError("missing required flag --workdir")
+  parse_flags(FLAGS, argv, required=("workdir",))
   print(write_report(FLAGS.workdir))
   return 0

@@ -25,6 +25,7 @@ import traceback
 
 from absl import flags
 
+from fnetlab.cli import parse_flags
 from fnetlab.config import parse_value
 from fnetlab.errors import UserError
 
@@ -171,12 +172,7 @@ def run_sweep(config_arg: str, sweep: str, root: str, only=None, extra=None, use
 
 
 def main(argv):
-  try:
-    FLAGS(argv)
-  except flags.Error as e:
-    raise UserError(str(e).splitlines()[0]) from None
-  if not FLAGS.config or not FLAGS.workdir:
-    raise UserError("fnetlab sweep needs --config and --workdir")
+  parse_flags(FLAGS, argv, required=("config", "workdir"))
   only = {int(i) for i in FLAGS.only.split(",") if i.strip()} or None
   extra = {}
   for item in FLAGS.set:

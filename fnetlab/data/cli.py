@@ -19,6 +19,7 @@ from pathlib import Path
 
 from absl import flags
 
+from fnetlab.cli import parse_flags
 from fnetlab.errors import UserError
 
 SUBCOMMANDS = ("listops", "pathfinder")
@@ -96,10 +97,7 @@ def pathfinder(out: Path) -> None:
 def main(argv) -> int:
   for name in OWN_FLAGS:  # in-process reuse (tests): forget the previous call's values
     FLAGS[name].unparse()
-  try:
-    rest = FLAGS(argv)
-  except flags.Error as e:
-    raise UserError(str(e).splitlines()[0]) from None
+  rest = parse_flags(FLAGS, argv)
   if len(rest) != 2 or rest[1] not in SUBCOMMANDS:
     got = " ".join(rest[1:]) or "nothing"
     raise UserError(f"usage: fnetlab data {{{'|'.join(SUBCOMMANDS)}}} --out=DIR ...; got {got}")

@@ -8,9 +8,6 @@ is prepended for CLS pooling, as LRA's encoder does with its learned CLS embeddi
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
 import os
 
 import numpy as np
@@ -24,32 +21,21 @@ from fnetlab.tasks.base import (
   classification_loss,
   classification_metrics,
   classification_predict,
+  generate_once,
 )
 
 CLS_ID = listops.VOCAB_SIZE
 SPLIT_FILES = {"train": "train", "validation": "val", "test": "test"}
 
 
-def cache_root() -> str:
-  return os.environ.get("FNETLAB_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "fnetlab"))
-
-
 def generated_dir(gen: dict) -> str:
   """Generates (once) the ListOps TSVs for generator settings `gen`; returns the folder."""
-  key = hashlib.sha1(json.dumps(gen, sort_keys=True).encode()).hexdigest()[:12]
-  out = os.path.join(cache_root(), "listops", key)
-  if all(os.path.exists(listops.split_path(out, s)) for s in listops.SPLITS):
-    return out
-  logging.info("generating ListOps %s into %s", gen, out)
-  splits = listops.generate_splits(**gen)
-  tmp = out + f".tmp{os.getpid()}"
-  listops.write_tsv(tmp, splits)
-  os.makedirs(os.path.dirname(out), exist_ok=True)
-  try:
-    os.rename(tmp, out)
-  except OSError:  # another process won the race; its files are identical
-    pass
-  return out
+  return generate_once(
+    "listops",
+    gen,
+    lambda out: all(os.path.exists(listops.split_path(out, s)) for s in listops.SPLITS),
+    lambda tmp: listops.write_tsv(tmp, listops.generate_splits(**gen)),
+  )
 
 
 def encode_split(texts, labels, max_len: int) -> ArraySource:

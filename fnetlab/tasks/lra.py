@@ -33,9 +33,6 @@ has that option, so `--config.model.mixer=...` overrides and mixer sweeps stay v
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
 import os
 from pathlib import Path
 
@@ -51,8 +48,8 @@ from fnetlab.tasks.base import (
   classification_loss,
   classification_metrics,
   classification_predict,
+  generate_once,
 )
-from fnetlab.tasks.listops import cache_root
 
 BYTE_VOCAB = 257  # pad 0 + 256 byte values (tfds ByteTextEncoder)
 PIXEL_VOCAB = 256  # grayscale values 0-255; every position is a real pixel (no padding)
@@ -362,27 +359,21 @@ def generated_pathfinder(gen: dict, resolution: int, difficulty: str) -> str:
     "num": int(gen["num"]),
     "seed": int(gen["seed"]),
   }
-  key = hashlib.sha1(json.dumps(key_fields, sort_keys=True).encode()).hexdigest()[:12]
-  out = os.path.join(cache_root(), f"pathfinder{resolution}", key)
-  if os.path.isdir(os.path.join(out, pathfinder.difficulty_folder(difficulty), "metadata")):
-    return out
-  logging.info("generating Pathfinder %s into %s", key_fields, out)
-  tmp = out + f".tmp{os.getpid()}"
-  pathfinder.write_dataset(
-    tmp,
-    resolution,
-    difficulty,
-    int(gen["num"]),
-    int(gen["seed"]),
-    workers=gen.get("workers"),
-    overwrite=True,
+  folder = pathfinder.difficulty_folder(difficulty)
+  return generate_once(
+    f"pathfinder{resolution}",
+    key_fields,
+    lambda out: os.path.isdir(os.path.join(out, folder, "metadata")),
+    lambda tmp: pathfinder.write_dataset(
+      tmp,
+      resolution,
+      difficulty,
+      int(gen["num"]),
+      int(gen["seed"]),
+      workers=gen.get("workers"),
+      overwrite=True,
+    ),
   )
-  os.makedirs(os.path.dirname(out), exist_ok=True)
-  try:
-    os.rename(tmp, out)
-  except OSError:  # another process won the race; its files are identical
-    pass
-  return out
 
 
 def build_pathfinder(config) -> Task:

@@ -17,6 +17,7 @@ import jax
 import ml_collections
 from absl import flags
 
+from fnetlab.cli import parse_flags
 from fnetlab.errors import UserError
 
 FLAGS = flags.FlagValues()  # its own, so it never clashes with `train`'s flags
@@ -56,11 +57,6 @@ def evaluate_workdir(workdir: str, step: str | int = "latest", split: str = "val
 
 
 def main(argv):
-  try:
-    FLAGS(argv)
-  except flags.Error as e:
-    raise UserError(str(e).splitlines()[0]) from None
-  if not FLAGS.workdir:
-    raise UserError("missing required flag --workdir")
+  parse_flags(FLAGS, argv, required=("workdir",))
   print(json.dumps(evaluate_workdir(FLAGS.workdir, FLAGS.step, FLAGS.split), indent=2))
   return 0
