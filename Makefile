@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test format lint clean
+.PHONY: install run test format lint clean wheelhouse
 
 # Idempotent: re-installs only when setup.cfg / pyproject.toml change.
 install: $(STAMP)
@@ -28,6 +28,30 @@ test: install
 format: install
 	$(BIN)/ruff format fnetlab configs experiments tests
 	$(BIN)/ruff check --fix fnetlab configs experiments tests
+
+# Offline wheels for an accelerator node whose image already has jax/flax/torch (docs/accelerators.md):
+#   make wheelhouse [WHEEL_PY=3.12] [WHEEL_PLATFORM="manylinux_2_28_x86_64 ..."] [WHEELHOUSE=wheelhouse]
+# Binary wheels come for WHEEL_PY/WHEEL_PLATFORM; the `# sdist` lines of wheelhouse.txt are
+# pure-python source releases, built here into py3-none-any wheels.
+WHEEL_PY ?= 3.12
+WHEEL_PLATFORM ?= manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_24_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64
+WHEELHOUSE ?= wheelhouse
+WHEEL_MAX_MIB ?= 32
+WHEEL_BINARY = $(shell sed -e '/^\s*\#/d' -e '/\# sdist/d' -e 's/\#.*//' wheelhouse.txt)
+WHEEL_SDIST = $(shell sed -n -e '/^\s*\#/d' -e 's/\s*\# sdist.*//p' wheelhouse.txt)
+
+wheelhouse: install wheelhouse.txt
+	rm -rf $(WHEELHOUSE) && mkdir -p $(WHEELHOUSE)
+	$(BIN)/python -m pip download -q --no-deps --only-binary=:all: -d $(WHEELHOUSE) \
+	  --python-version $(WHEEL_PY) --implementation cp $(addprefix --platform ,$(WHEEL_PLATFORM)) \
+	  $(WHEEL_BINARY)
+	$(BIN)/python -m pip wheel -q --no-deps -w $(WHEELHOUSE) $(WHEEL_SDIST)
+	@for w in $(WHEELHOUSE)/*.whl; do case "$$w" in *-none-any.whl|*-cp$(subst .,,$(WHEEL_PY))-*.whl) ;; \
+	  *) echo "$$w: not for Python $(WHEEL_PY)" >&2; exit 1;; esac; done
+	@n=$$(ls $(WHEELHOUSE)/*.whl | wc -l); want=$$(grep -c '^[A-Za-z]' wheelhouse.txt); \
+	  test "$$n" -eq "$$want" || { echo "$(WHEELHOUSE): $$n wheels, wheelhouse.txt lists $$want" >&2; exit 1; }
+	@kib=$$(du -sk $(WHEELHOUSE) | cut -f1); echo "$(WHEELHOUSE): $$(ls $(WHEELHOUSE) | wc -l) wheels, $$((kib / 1024)) MiB"; \
+	  test $$kib -le $$(($(WHEEL_MAX_MIB) * 1024)) || { echo "$(WHEELHOUSE) is over $(WHEEL_MAX_MIB) MiB" >&2; exit 1; }
 
 clean:
 	rm -rf $(VENV) runs
