@@ -1,56 +1,49 @@
-"""The `fnetlab` console script: a thin dispatcher to the subcommands' modules.
+"""The `fnetlab` console script: a thin dispatcher to the subcommands in `fnetlab.commands`.
 
-Each subcommand lives in an importable module with `main(argv)`; only the chosen one is
-imported, so its absl flags do not collide with the others'. User mistakes (UserError,
-ValueError, missing files) are printed as one line and exit with status 2; set
-FNETLAB_DEBUG=1 to see the traceback.
+Each subcommand is a module with `main(argv)`; only the chosen one is imported. Every
+subcommand answers `--help` (exit 0). User mistakes (UserError and the file/value errors a
+mistake produces) are printed as one line and exit with status 2; `--verbose` (or
+FNETLAB_DEBUG=1) shows the traceback instead. Only `fnetlab/__main__.py` and the console-script
+entry point import this module.
 """
 
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
-
-from absl import flags
+import warnings
 
 COMMANDS = {
-  "train": ("fnetlab.train.main", "Train (or resume) from a config into a workdir."),
-  "eval": ("fnetlab.train.evaluate", "Restore a checkpoint from a workdir and evaluate it."),
-  "data": ("fnetlab.data.cli", "Generate offline data sets (listops, pathfinder)."),
-  "sample": ("fnetlab.lm.sample", "Sample text from a trained language model."),
-  "bench": ("fnetlab.bench.cli", "Benchmark mixers: speed, memory, FLOPs against length."),
-  "sweep": ("fnetlab.sweep", "Run a sweep defined in a config file."),
-  "report": ("fnetlab.report", "Aggregate the workdirs under a root into tables and plots."),
-  "import-hf": ("fnetlab.convert.cli", "Convert a Hugging Face FNet/BERT checkpoint."),
+  "train": ("fnetlab.commands.train", "Train (or resume) from a config into a workdir."),
+  "eval": ("fnetlab.commands.eval", "Restore a checkpoint from a workdir and evaluate it."),
+  "data": ("fnetlab.commands.data", "Generate offline data sets (listops, pathfinder)."),
+  "sample": ("fnetlab.commands.sample", "Sample text from a trained language model."),
+  "bench": ("fnetlab.commands.bench", "Benchmark mixers: speed, memory, FLOPs against length."),
+  "sweep": ("fnetlab.commands.sweep", "Run a sweep defined in a config file, per seed."),
+  "report": ("fnetlab.commands.report", "Aggregate the workdirs under a root: tables and plots."),
+  "import-hf": ("fnetlab.commands.import_hf", "Convert a Hugging Face FNet/BERT checkpoint."),
 }
 
 
-def parse_flags(flag_values, argv, required=()) -> list[str]:
-  """Parses `argv` into `flag_values`; a bad or missing flag is a one-line UserError.
-
-  Returns the positional arguments (argv[0] first), as absl does.
-  """
-  from fnetlab.errors import UserError
-
-  try:
-    rest = flag_values(argv)
-  except flags.Error as e:
-    raise UserError(str(e).splitlines()[0]) from None
-  missing = [f"--{name}" for name in required if not flag_values[name].value]
-  if missing:
-    raise UserError(f"missing required flag(s): {', '.join(missing)}")
-  return rest
-
-
 def usage() -> str:
-  lines = ["usage: fnetlab <command> [flags]", "", "commands:"]
-  lines += [f"  {name:<10} {doc}" for name, (_, doc) in COMMANDS.items()]
+  lines = ["usage: fnetlab <command> [flags]   (fnetlab <command> --help lists its flags)", ""]
+  lines += ["commands:"] + [f"  {name:<10} {doc}" for name, (_, doc) in COMMANDS.items()]
+  lines += ["", "global flag: --verbose  show tracebacks and library logs on errors"]
   return "\n".join(lines)
+
+
+def _quiet_libraries() -> None:
+  """Library noise (absl/orbax/tensorstore warnings) is not for a user who made a typo."""
+  logging.getLogger("absl").setLevel(logging.ERROR)
+  warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
 def main(argv: list[str] | None = None) -> int:
   argv = list(sys.argv if argv is None else argv)
+  verbose = "--verbose" in argv or bool(os.environ.get("FNETLAB_DEBUG"))
+  argv = [a for a in argv if a != "--verbose"]
   if len(argv) < 2 or argv[1] in ("-h", "--help", "help"):
     print(usage())
     return 0 if len(argv) >= 2 else 2
@@ -58,14 +51,24 @@ def main(argv: list[str] | None = None) -> int:
   if command not in COMMANDS:
     print(f"fnetlab: unknown command {command!r}\n{usage()}", file=sys.stderr)
     return 2
-  module = importlib.import_module(COMMANDS[command][0])
+  from fnetlab.common.errors import UserError
+  from fnetlab.common.flags import HelpShown
+
+  if not verbose:
+    _quiet_libraries()
   try:
+    module = importlib.import_module(COMMANDS[command][0])
     result = module.main([f"fnetlab {command}"] + argv[2:])
-  except (ValueError, FileNotFoundError, KeyError, flags.Error) as e:
-    if os.environ.get("FNETLAB_DEBUG"):
+  except HelpShown:
+    return 0
+  except (UserError, ValueError, FileNotFoundError, KeyError) as e:
+    if verbose:
       raise
-    msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-    print(f"fnetlab {command}: error: {msg}", file=sys.stderr)
+    text = str(e.args[0] if isinstance(e, KeyError) and e.args else e).strip()
+    msg = text.splitlines()[0] if text else type(e).__name__
+    prefix = f"fnetlab {command}: "
+    msg = msg[len(prefix) :] if msg.startswith(prefix) else msg
+    print(f"{prefix}error: {msg}", file=sys.stderr)
     return 2
   return int(result or 0)
 

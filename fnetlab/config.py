@@ -8,26 +8,12 @@ typo fails loudly. Every field carries a comment.
 
 from __future__ import annotations
 
-import ast
-
 import ml_collections
 from ml_collections import config_dict
 
 from fnetlab import mixers
-from fnetlab.errors import UserError
-
-
-def parse_value(text: str):
-  """'3' -> 3, '1e-3' -> 0.001, 'true' -> True, 'none' -> None, else the string itself."""
-  low = text.lower()
-  if low in ("true", "false"):
-    return low == "true"
-  if low == "none":
-    return None
-  try:
-    return ast.literal_eval(text)
-  except (ValueError, SyntaxError):
-    return text
+from fnetlab.common.config import parse_value
+from fnetlab.common.errors import UserError
 
 
 def parse_arg(arg: str | None, known: dict) -> tuple[dict, dict]:

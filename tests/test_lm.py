@@ -25,8 +25,8 @@ from flax import linen as nn
 from fnetlab import cli
 from fnetlab.data import shakespeare
 from fnetlab.data.errors import DataError
-from fnetlab.errors import UserError
-from fnetlab.lm.sample import Sampler
+from fnetlab.common.errors import UserError
+from fnetlab.tasks.sampling import Sampler
 from fnetlab.mixers.worker import worker_positions
 from fnetlab.models import spec_from_config
 from fnetlab.tasks import lm
@@ -285,7 +285,7 @@ def test_kv_cache_and_recompute_sample_alike_and_seeds_reproduce(text_dir):
 
 
 def test_sample_cli_from_a_workdir(text_dir, tmp_path, capsys):
-  from fnetlab.train import checkpoints
+  from fnetlab.common import checkpoints
 
   c = tiny_config("spectral", text_dir)
   c.model.num_layers = 1

@@ -2,10 +2,10 @@
 
   fnetlab eval --workdir=runs/lo [--step=latest|best|N] [--split=validation|test|...]
 
-`--split` is any split the task has (e.g. GLUE MNLI's `validation_mismatched`).
-
-The config comes from the workdir's config.json, so the data and model are rebuilt exactly as
-trained. Prints the metrics and writes DIR/eval_<split>_<step>.json.
+`--split` is any split the task has (e.g. GLUE MNLI's `validation_mismatched`). The config
+comes from the workdir's config.json, so the data and model are rebuilt exactly as trained.
+Prints the metrics and writes WORKDIR/eval_<split>_<step>.json. A damaged checkpoint is a
+one-line error; nothing is written and the checkpoint is left as it is.
 """
 
 from __future__ import annotations
@@ -13,27 +13,27 @@ from __future__ import annotations
 import json
 import os
 
-import jax
-import ml_collections
-from absl import flags
+from fnetlab.common.errors import UserError
+from fnetlab.common.flags import Flag, parse
 
-from fnetlab.cli import parse_flags
-from fnetlab.errors import UserError
-
-FLAGS = flags.FlagValues()  # its own, so it never clashes with `train`'s flags
-flags.DEFINE_string("workdir", None, "Workdir written by `fnetlab train`.", flag_values=FLAGS)
-flags.DEFINE_string("step", "latest", "latest | best | an integer step", flag_values=FLAGS)
-flags.DEFINE_string(
-  "split",
-  "validation",
-  "A split of the task: validation | test | validation_mismatched (MNLI) ...",
-  flag_values=FLAGS,
+FLAGS = (
+  Flag("workdir", "Workdir written by `fnetlab train`.", required=True),
+  Flag("step", "Checkpoint to restore: latest | best | an integer step.", "latest"),
+  Flag(
+    "split",
+    "A split of the task: validation | test | validation_mismatched (MNLI) ...",
+    "validation",
+  ),
 )
 
 
 def evaluate_workdir(workdir: str, step: str | int = "latest", split: str = "validation") -> dict:
-  from fnetlab.train import checkpoints
-  from fnetlab.train.loop import Trainer, write_json
+  import jax
+  import ml_collections
+
+  from fnetlab.common import checkpoints
+  from fnetlab.common.io import write_json
+  from fnetlab.train.trainer import Trainer
 
   config = ml_collections.ConfigDict(checkpoints.read_config(workdir))
   trainer = Trainer(config, workdir)
@@ -44,10 +44,12 @@ def evaluate_workdir(workdir: str, step: str | int = "latest", split: str = "val
   with checkpoints.manager(workdir, create=False, async_save=False) as mngr:
     resolved = checkpoints.resolve_step(mngr, step, workdir)
     try:
-      state, _ = trainer.restore(mngr, resolved)
+      with checkpoints.quiet_io():
+        state, _ = trainer.restore(mngr, resolved)
     except Exception as e:  # damaged files surface as many exception types
+      detail = (str(e).strip().splitlines() or [type(e).__name__])[0].split(" See full")[0][:160]
       raise UserError(
-        f"checkpoint {checkpoints.checkpoint_dir(workdir)}/{resolved} is unreadable: {str(e).splitlines()[0][:200]}"
+        f"checkpoint {checkpoints.checkpoint_dir(workdir)}/{resolved} is unreadable ({detail})"
       ) from None
   metrics = trainer.evaluate(state["params"], split)
   result = {"workdir": workdir, "step": resolved, "split": split, "metrics": metrics}
@@ -56,7 +58,7 @@ def evaluate_workdir(workdir: str, step: str | int = "latest", split: str = "val
   return result
 
 
-def main(argv):
-  parse_flags(FLAGS, argv, required=("workdir",))
-  print(json.dumps(evaluate_workdir(FLAGS.workdir, FLAGS.step, FLAGS.split), indent=2))
+def main(argv) -> int:
+  args = parse("eval", __doc__, FLAGS, argv)
+  print(json.dumps(evaluate_workdir(args.workdir, args.step, args.split), indent=2))
   return 0

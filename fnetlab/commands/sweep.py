@@ -1,21 +1,25 @@
-"""`fnetlab sweep`: run the grid a config file defines, resumably, one workdir per point.
+"""`fnetlab sweep`: run the grid a config file defines, per seed, resumably, one workdir each.
+
+  fnetlab sweep --config=configs/lra/listops.py:runlocal --sweep=mixers --workdir=runs/sw
+  fnetlab sweep ... --seeds=0,1,2   # every point once per seed: runs/sw/<point>/seed-<k>/
+  fnetlab sweep ... --list          # the exact `fnetlab train` command of every run
+  fnetlab sweep ... --only=0,3      # a subset of points (e.g. one SLURM array task each)
 
 A config file may define `sweep_<name>(add, arg=None)`, calling `add(**overrides)` once per
 point with dotted config keys (`add(**{"model.mixer": "fourier", "optim.lr": 1e-3})`), as
-big_vision does. Each point runs in `ROOT/<name from its overrides>/`, a normal workdir:
+big_vision does. A point's folder is named from its whole dotted keys and values
+(`model.mixer-fourier_optim.lr-0.001`), so points that differ in any key never share a
+workdir; a short hash is appended when a value has characters unsafe in a file name. With
+`--seeds`, each point gets one workdir per seed (`config.seed` set to it) under its folder.
 
-  fnetlab sweep --config=configs/lra/listops.py:runlocal --sweep=mixers --workdir=runs/sw
-  fnetlab sweep ... --list      # the exact `fnetlab train` command of every point
-  fnetlab sweep ... --only=0,3  # a subset (e.g. one SLURM array task each)
-
-Finished points (results.json at the final step) are skipped, an interrupted point resumes
-from its checkpoint, and a point that fails is recorded in its `failed.json` while the sweep
-goes on. `fnetlab report` runs at the end.
+Finished runs (results.json at the final step) are skipped, an interrupted one resumes from its
+checkpoint, and a run that fails is recorded in its `failed.json` while the sweep goes on.
+`fnetlab report` runs at the end and aggregates over seeds.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import hashlib
 import json
 import os
 import re
@@ -23,63 +27,30 @@ import shlex
 import sys
 import traceback
 
-from absl import flags
+from fnetlab.common import config as config_lib
+from fnetlab.common.errors import UserError
+from fnetlab.common.flags import Flag, parse
+from fnetlab.common.io import read_json, write_json
 
-from fnetlab.cli import parse_flags
-from fnetlab.config import parse_value
-from fnetlab.errors import UserError
-
-FLAGS = flags.FlagValues()
-flags.DEFINE_string("config", None, "Config file[:arg].", flag_values=FLAGS)
-flags.DEFINE_string(
-  "sweep", "mixers", "Sweep name: the config's sweep_<name> function.", flag_values=FLAGS
+FLAGS = (
+  Flag("workdir", "Root directory; one subdirectory per point (and seed).", required=True),
+  Flag("sweep", "Sweep name: the config file's sweep_<name> function.", "mixers"),
+  Flag("seeds", "Comma-separated seeds; every point runs once per seed (default: the config's)."),
+  Flag("only", "Comma-separated point indices to run (default: all)."),
+  Flag("list", "Print the runs and their train commands; run nothing.", False, bool),
+  Flag("subprocess", "Run each point in its own process.", False, bool),
+  Flag("set", "Extra override for every point, KEY=VALUE (repeatable).", multi=True),
 )
-flags.DEFINE_string(
-  "workdir", None, "Root directory; one subdirectory per point.", flag_values=FLAGS
-)
-flags.DEFINE_string("only", "", "Comma-separated point indices to run.", flag_values=FLAGS)
-flags.DEFINE_bool(
-  "list", False, "Print the points and their train commands, run nothing.", flag_values=FLAGS
-)
-flags.DEFINE_bool("subprocess", False, "Run each point in its own process.", flag_values=FLAGS)
-flags.DEFINE_multi_string(
-  "set", [], "Extra override for every point, key=value.", flag_values=FLAGS
-)
-
-
-def load_module(path: str):
-  if not os.path.exists(path):
-    raise UserError(f"config file {path} not found")
-  spec = importlib.util.spec_from_file_location(f"fnetlab_cfg_{abs(hash(path))}", path)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
-  return module
 
 
 def load_config(config_arg: str, overrides: dict | None = None):
   """`path[:arg]` -> ConfigDict with dotted `overrides` applied (unknown keys are errors)."""
-  path, _, arg = config_arg.partition(":")
-  config = load_module(path).get_config(arg or None)
-  for key, value in (overrides or {}).items():
-    set_key(config, key, value)
-  return config
-
-
-def set_key(config, key: str, value) -> None:
-  *parents, leaf = key.split(".")
-  node = config
-  for p in parents:
-    if p not in node:
-      raise UserError(f"unknown config key {key}")
-    node = node[p]
-  if leaf not in node:
-    raise UserError(f"unknown config key {key}")
-  node[leaf] = value
+  return config_lib.load(config_arg, overrides)
 
 
 def points(config_arg: str, sweep: str) -> list[dict]:
-  path, _, arg = config_arg.partition(":")
-  module = load_module(path)
+  path, arg = config_lib.split_spec(config_arg)
+  module = config_lib.load_module(path)
   fn = getattr(module, f"sweep_{sweep}", None)
   if fn is None:
     found = sorted(n[len("sweep_") :] for n in dir(module) if n.startswith("sweep_"))
@@ -90,9 +61,21 @@ def points(config_arg: str, sweep: str) -> list[dict]:
 
 
 def point_name(overrides: dict) -> str:
-  """`{"model.mixer": "fourier", "optim.lr": 0.001}` -> `lr-0.001_mixer-fourier` (shell-safe)."""
-  parts = [f"{k.split('.')[-1]}-{v}" for k, v in sorted(overrides.items())]
-  return re.sub(r"[^A-Za-z0-9._-]", "-", "_".join(parts)) or "default"
+  """`{"model.mixer": "fourier", "optim.lr": 0.001}` -> `model.mixer-fourier_optim.lr-0.001`.
+
+  Whole dotted keys keep distinct points apart; if making the text file-name safe changed
+  it, a hash of the exact overrides is appended so two points can still never collide.
+  """
+  raw = "_".join(f"{k}-{v}" for k, v in sorted(overrides.items()))
+  safe = re.sub(r"[^A-Za-z0-9._-]", "-", raw)
+  if safe != raw:
+    digest = hashlib.sha1(json.dumps(overrides, sort_keys=True, default=str).encode())
+    safe += "-" + digest.hexdigest()[:6]
+  return safe or "default"
+
+
+def run_dir(root: str, name: str, seed: int | None) -> str:
+  return os.path.join(root, name) if seed is None else os.path.join(root, name, f"seed-{seed}")
 
 
 def train_command(config_arg: str, workdir: str, overrides: dict) -> str:
@@ -103,10 +86,7 @@ def train_command(config_arg: str, workdir: str, overrides: dict) -> str:
 
 def is_done(workdir: str, steps: int) -> bool:
   path = os.path.join(workdir, "results.json")
-  if not os.path.exists(path):
-    return False
-  with open(path) as f:
-    return json.load(f).get("step") == steps
+  return os.path.exists(path) and read_json(path).get("step") == steps
 
 
 def run_point(config_arg: str, workdir: str, overrides: dict, use_subprocess: bool) -> None:
@@ -116,78 +96,104 @@ def run_point(config_arg: str, workdir: str, overrides: dict, use_subprocess: bo
     cmd = shlex.split(train_command(config_arg, workdir, overrides))
     subprocess.run([sys.executable, "-m", "fnetlab", *cmd[1:]], check=True)
     return
-  from fnetlab.train.loop import train_and_evaluate
+  from fnetlab.train.trainer import train_and_evaluate
 
   train_and_evaluate(load_config(config_arg, overrides), workdir)
 
 
-def run_sweep(config_arg: str, sweep: str, root: str, only=None, extra=None, use_subprocess=False):
-  """Runs (or resumes) every point; returns [(name, status)]."""
+def runs(config_arg: str, sweep: str, root: str, only=None, extra=None, seeds=None):
+  """[(point index, name, seed or None, workdir, overrides)] of the selected points."""
   grid = points(config_arg, sweep)
+  bad = sorted(set(only or ()) - set(range(len(grid))))
+  if bad:
+    raise UserError(f"--only={','.join(map(str, bad))}: the sweep has points 0..{len(grid) - 1}")
+  out = []
+  for i, point in enumerate(grid):
+    if only is not None and i not in only:
+      continue
+    name = point_name(point)
+    for seed in seeds or (None,):
+      overrides = {**(extra or {}), **point, **({} if seed is None else {"seed": seed})}
+      out.append((i, name, seed, run_dir(root, name, seed), overrides))
+  return grid, out
+
+
+def run_sweep(
+  config_arg: str, sweep: str, root: str, only=None, extra=None, use_subprocess=False, seeds=None
+):
+  """Runs (or resumes) every selected point x seed; returns [(run name, status)]."""
+  grid, selected = runs(config_arg, sweep, root, only, extra, seeds)
+  configs = [load_config(config_arg, o) for *_, o in selected]  # validate before anything runs
+  os.makedirs(root, exist_ok=True)
+  write_json(
+    os.path.join(root, "sweep.json"),
+    {
+      "config": config_arg,
+      "sweep": sweep,
+      "seeds": list(seeds) if seeds else None,
+      "extra": extra or {},
+      "points": [dict(name=point_name(p), overrides=p) for p in grid],
+    },
+  )
   statuses = []
-  selected = [i for i in range(len(grid)) if only is None or i in only]
-  for n, i in enumerate(selected):
-    overrides = {**(extra or {}), **grid[i]}
-    name = point_name(grid[i])
-    workdir = os.path.join(root, name)
-    config = load_config(config_arg, overrides)  # validates before anything runs
-    print(f"[sweep {n + 1}/{len(selected)}] point {i}: {name}", flush=True)
+  for n, ((i, name, seed, workdir, overrides), config) in enumerate(
+    zip(selected, configs, strict=True)
+  ):
+    label = name if seed is None else f"{name}/seed-{seed}"
+    print(f"[sweep {n + 1}/{len(selected)}] point {i}: {label}", flush=True)
     if is_done(workdir, config.train.steps):
       print("  done already; skipped", flush=True)
-      statuses.append((name, "done"))
+      statuses.append((label, "done"))
       continue
     failed = os.path.join(workdir, "failed.json")
     try:
       run_point(config_arg, workdir, overrides, use_subprocess)
       if os.path.exists(failed):
         os.remove(failed)
-      statuses.append((name, "ok"))
-    except Exception as e:  # a failed point is recorded; the sweep goes on
+      statuses.append((label, "ok"))
+    except Exception as e:  # a failed run is recorded; the sweep goes on
       os.makedirs(workdir, exist_ok=True)
-      with open(failed, "w") as f:
-        json.dump(
-          {
-            "overrides": overrides,
-            "error": f"{type(e).__name__}: {e}",
-            "traceback": traceback.format_exc(),
-          },
-          f,
-          indent=2,
-          default=str,
-        )
+      write_json(
+        failed,
+        {
+          "overrides": overrides,
+          "error": f"{type(e).__name__}: {e}",
+          "traceback": traceback.format_exc(),
+        },
+      )
       print(f"  FAILED: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}", flush=True)
-      statuses.append((name, "failed"))
-  with open(os.path.join(root, "sweep.json"), "w") as f:
-    json.dump(
-      {
-        "config": config_arg,
-        "sweep": sweep,
-        "points": [dict(name=point_name(p), overrides=p) for p in grid],
-      },
-      f,
-      indent=2,
-      default=str,
-    )
+      statuses.append((label, "failed"))
   return statuses
 
 
-def main(argv):
-  parse_flags(FLAGS, argv, required=("config", "workdir"))
-  only = {int(i) for i in FLAGS.only.split(",") if i.strip()} or None
-  extra = {}
-  for item in FLAGS.set:
-    key, _, value = item.partition("=")
-    extra[key] = parse_value(value)
-  if FLAGS.list:
-    for i, p in enumerate(points(FLAGS.config, FLAGS.sweep)):
-      overrides = {**extra, **p}
-      print(
-        f"{i}\t{point_name(p)}\t{train_command(FLAGS.config, os.path.join(FLAGS.workdir, point_name(p)), overrides)}"
-      )
-    return 0
-  os.makedirs(FLAGS.workdir, exist_ok=True)
-  statuses = run_sweep(FLAGS.config, FLAGS.sweep, FLAGS.workdir, only, extra, FLAGS.subprocess)
-  from fnetlab.report import write_report
+def _ints(text: str | None, flag: str) -> list[int] | None:
+  if not text:
+    return None
+  try:
+    return [int(x) for x in text.split(",") if x.strip()]
+  except ValueError:
+    raise UserError(f"--{flag}={text!r}: expected comma-separated integers") from None
 
-  print(write_report(FLAGS.workdir))
+
+def main(argv) -> int:
+  args = parse("sweep", __doc__, FLAGS, argv, config="required")
+  only = set(_ints(args.only, "only") or ()) or None
+  seeds = _ints(args.seeds, "seeds")
+  extra = dict(args.config_overrides)  # --config.KEY=VALUE applies to every point
+  for item in args.set:
+    key, eq, value = item.partition("=")
+    if not eq:
+      raise UserError(f"--set={item!r}: expected KEY=VALUE")
+    extra[key] = value  # typed by the config loader from the field's type
+  spec = args.config_spec
+  if args.list:
+    _, selected = runs(spec, args.sweep, args.workdir, only, extra, seeds)
+    for i, name, seed, workdir, overrides in selected:
+      label = name if seed is None else f"{name}/seed-{seed}"
+      print(f"{i}\t{label}\t{train_command(spec, workdir, overrides)}")
+    return 0
+  statuses = run_sweep(spec, args.sweep, args.workdir, only, extra, args.subprocess, seeds)
+  from fnetlab.commands.report import write_report
+
+  print(write_report(args.workdir))
   return 1 if any(s == "failed" for _, s in statuses) else 0

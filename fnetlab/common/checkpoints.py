@@ -12,6 +12,7 @@ state (resume); restoring without one gives host numpy trees, which is how `init
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -24,7 +25,7 @@ import numpy as np
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers as cm
 
-from fnetlab.errors import UserError
+from fnetlab.common.errors import UserError
 
 CKPT_DIR = "checkpoints"
 
@@ -126,9 +127,13 @@ def load_params(workdir: str, step: str | int | None = None) -> tuple[Any, int]:
   with manager(workdir, create=False, async_save=False) as mngr:
     step = resolve_step(mngr, step, workdir)
     try:
-      restored = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
+      with quiet_io():
+        restored = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
     except Exception as e:  # orbax raises many types for damaged files
-      raise UserError(f"checkpoint {checkpoint_dir(workdir)}/{step} is unreadable: {e}") from None
+      detail = (str(e).strip().splitlines() or [type(e).__name__])[0].split(" See full")[0][:160]
+      raise UserError(
+        f"checkpoint {checkpoint_dir(workdir)}/{step} is unreadable ({detail})"
+      ) from None
   return restored["state"]["params"], step
 
 
@@ -172,3 +177,29 @@ def update_best(workdir: str, step: int, metric: str, value: float, mode: str) -
       json.dump({"step": int(step), "metric": metric, "value": float(value)}, f)
     os.replace(tmp, os.path.join(workdir, "best.json"))
   return better
+
+
+@contextlib.contextmanager
+def quiet_io():
+  """Silences what Orbax/TensorStore print while reading a damaged checkpoint.
+
+  They write tracebacks and store dumps to stderr (some from C++, so below Python's
+  sys.stderr) before raising; the caller turns the exception into one line. The file
+  descriptor is restored afterwards whatever happens.
+  """
+  import sys
+  import tempfile
+
+  sys.stderr.flush()
+  saved = os.dup(2)
+  level = logging.root.manager.disable
+  with tempfile.TemporaryFile() as sink:
+    os.dup2(sink.fileno(), 2)
+    logging.disable(logging.CRITICAL)
+    try:
+      yield
+    finally:
+      sys.stderr.flush()
+      os.dup2(saved, 2)
+      os.close(saved)
+      logging.disable(level)

@@ -1,7 +1,4 @@
-"""`fnetlab sample`: autoregressive sampling from a trained character-level decoder.
-
-  fnetlab sample --workdir=runs/lm_attn --prompt="ROMEO:" --max_new_tokens=500 \\
-      --temperature=1.0 --top_k=0 --seed=0 [--step=latest|best|N]
+"""Autoregressive sampling from a trained character-level decoder (`fnetlab sample`).
 
 The model and vocabulary are rebuilt from the workdir's config.json: the vocabulary is a
 pure function of the corpus (fnetlab/data/shakespeare.py), so it is recomputed, not stored.
@@ -27,36 +24,13 @@ Three exact ways to get the next-token logits, picked from the model:
 from __future__ import annotations
 
 import functools
-import sys
 
 import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-from absl import flags
 
-from fnetlab.data.errors import DataError
-from fnetlab.errors import UserError
-
-FLAGS = flags.FlagValues()  # private, so importing this next to other subcommands cannot collide
-flags.DEFINE_string(
-  "workdir", None, "Workdir of a trained LM (`fnetlab train`).", flag_values=FLAGS
-)
-flags.DEFINE_string("prompt", "\n", "Text to continue.", flag_values=FLAGS)
-flags.DEFINE_integer("max_new_tokens", 500, "Characters to generate.", flag_values=FLAGS)
-flags.DEFINE_float("temperature", 1.0, "Softmax temperature; 0 = greedy.", flag_values=FLAGS)
-flags.DEFINE_integer("top_k", 0, "Sample among the k likeliest tokens; 0 = all.", flag_values=FLAGS)
-flags.DEFINE_integer("seed", 0, "Sampling seed.", flag_values=FLAGS)
-flags.DEFINE_string(
-  "step", "latest", "Checkpoint: latest | best | an integer step.", flag_values=FLAGS
-)
-flags.DEFINE_enum(
-  "cache",
-  "auto",
-  ["auto", "on", "off"],
-  "KV cache: auto = whenever the model supports it.",
-  flag_values=FLAGS,
-)
+from fnetlab.common.errors import UserError
 
 
 def pick_token(logits, key, temperature: float, top_k: int):
@@ -168,9 +142,9 @@ class Sampler:
 
 def load_sampler(workdir: str, step="latest", **sampler_kwargs):
   """(Sampler, vocab, restored step) for a workdir written by `fnetlab train` on the lm task."""
+  from fnetlab.common import checkpoints
   from fnetlab.models import spec_from_config
   from fnetlab.tasks import lm
-  from fnetlab.train import checkpoints
 
   config = checkpoints.read_config(workdir)
   if config.get("task") != "lm":
@@ -181,28 +155,3 @@ def load_sampler(workdir: str, step="latest", **sampler_kwargs):
   params, restored = checkpoints.load_params(workdir, step)
   sampler = Sampler(spec, params, int(data.block_size), **sampler_kwargs)
   return sampler, vocab, restored
-
-
-def main(argv):
-  FLAGS.unparse_flags()  # a second main() in one process starts from the defaults again
-  rest = FLAGS(argv)
-  if len(rest) > 1:
-    raise UserError(f"unexpected arguments: {' '.join(rest[1:])}")
-  if not FLAGS.workdir:
-    raise UserError("missing required flag --workdir")
-  if FLAGS.max_new_tokens < 0 or FLAGS.top_k < 0 or FLAGS.temperature < 0:
-    raise UserError("--max_new_tokens, --top_k and --temperature must be >= 0")
-  sampler, vocab, _ = load_sampler(
-    FLAGS.workdir,
-    FLAGS.step,
-    temperature=FLAGS.temperature,
-    top_k=FLAGS.top_k,
-    cache=FLAGS.cache,
-  )
-  try:
-    prompt = vocab.encode(FLAGS.prompt, what="--prompt")
-  except DataError as e:
-    raise UserError(str(e)) from None
-  new = sampler.generate(prompt, FLAGS.max_new_tokens, FLAGS.seed)
-  sys.stdout.write(FLAGS.prompt + vocab.decode(new) + "\n")
-  return 0

@@ -1,0 +1,1 @@
+"""Code every layer may use: errors, the config loader, the flag layer, file helpers, checkpoints."""
