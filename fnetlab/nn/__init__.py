@@ -7,6 +7,8 @@ import zlib
 import jax.numpy as jnp
 from flax import linen as nn
 
+from fnetlab.nn.dropout import Dropout  # noqa: F401  (re-exported: fnetlab.nn.Dropout)
+
 default_kernel_init = nn.initializers.xavier_uniform()
 
 
