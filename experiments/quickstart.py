@@ -26,8 +26,8 @@ CONFIG = os.path.join(
 
 def main():
   FLAGS(sys.argv)
-  from fnetlab.report import write_report
-  from fnetlab.sweep import run_sweep
+  from fnetlab.results.report import write_report
+  from fnetlab.commands.sweep import run_sweep
 
   t0 = time.time()
   os.makedirs(FLAGS.workdir, exist_ok=True)

@@ -1,10 +1,12 @@
-"""Tests of `fnetlab bench`: the CSV schema, the ratios, OOM handling, the memory guard, the
-peer's missing-torch error, and the fast Fourier path it relies on (against numpy)."""
+"""Tests of `fnetlab bench`: it times `fnetlab train`'s own step (same loss and parameters), the
+CSV schema, the ratios, OOM handling, the memory guard, the peer's missing-torch error, the
+synthetic task, `--help`, and the fast Fourier path it relies on (against numpy)."""
 
 from __future__ import annotations
 
 import builtins
 import csv
+import json
 import os
 
 import jax
@@ -13,30 +15,129 @@ import numpy as np
 import pytest
 
 from fnetlab import cli
-from fnetlab.bench import cli as bench_cli
-from fnetlab.bench import core, peer
-from fnetlab.errors import UserError
+from fnetlab.bench import jobs, peers, timing
+from fnetlab.commands import bench as bench_cmd
+from fnetlab.common import checkpoints
+from fnetlab.common import config as config_lib
+from fnetlab.common.errors import UserError
+from fnetlab.results.bench import empty_row, read_bench_csv
+from fnetlab.tasks import synthetic
+from fnetlab.train.trainer import train_and_evaluate
 
 CONFIG = os.path.join(os.path.dirname(__file__), os.pardir, "configs", "bench", "lra_text.py")
-TINY = [
-  f"--config={CONFIG}",
-  "--config.model.num_layers=1",
-  "--config.model.d_model=16",
-  "--config.model.d_ff=32",
-  "--config.model.num_heads=2",
-  "--config.model.head_hidden=0",
-  "--config.model.vocab_size=37",
-  "--batch=2",
-  "--warmup=1",
-  "--repeats=2",
-]
+TINY_MODEL = {
+  "model.num_layers": "1",
+  "model.d_model": "16",
+  "model.d_ff": "32",
+  "model.num_heads": "2",
+  "model.head_hidden": "0",
+  "model.vocab_size": "37",
+}
+TINY = [f"--config={CONFIG}", *(f"--config.{k}={v}" for k, v in TINY_MODEL.items())]
+TINY += ["--batch=2", "--warmup=1", "--repeats=2"]
 
 
 def run_cli(tmp_path, *extra):
   out = tmp_path / "bench"
-  rc = bench_cli.main(["fnetlab bench", *TINY, f"--out={out}", *extra])
+  rc = bench_cmd.main(["fnetlab bench", *TINY, f"--out={out}", *extra])
   assert rc == 0
   return out
+
+
+def flat(tree) -> dict:
+  return {
+    jax.tree_util.keystr(k): np.asarray(v) for k, v in jax.tree_util.tree_flatten_with_path(tree)[0]
+  }
+
+
+def test_bench_step_is_the_train_step(tmp_path, monkeypatch):
+  """The step `prepare` times and one step of `fnetlab train` on the bench's train config, from
+  the same initial state and batch: identical loss and parameters. Clipping (active at this
+  threshold), a warmup schedule and gradient accumulation are all on."""
+  overrides = {
+    **TINY_MODEL,
+    "optim.clip_norm": "1e-3",
+    "optim.schedule": "linear",
+    "optim.warmup_steps": "2",
+    "train.grad_accum": "2",
+    "train.steps": "1",
+    "train.log_every": "1",
+    "train.eval_every": "1",
+    "train.checkpoint_every": "1",
+    "train.async_checkpoints": "false",
+  }
+  config = config_lib.load(CONFIG, overrides)
+  cfg = timing.train_config(config, timing.resolve_variant("fourier", config), 8, 4, "float32")
+  assert cfg.task == "synthetic" and cfg.model.max_len == 8 and cfg.train.batch_size == 4
+  assert cfg.optim.to_dict() == config.optim.to_dict()
+  assert cfg.train.grad_accum == 2 and cfg.mesh.to_dict() == config.mesh.to_dict()
+
+  first = {}
+  real = timing.compile_step
+
+  class Spy:  # the compiled step prepare() times, recording its first output
+    def __init__(self, compiled):
+      self.compiled = compiled
+
+    def __getattr__(self, name):
+      return getattr(self.compiled, name)
+
+    def __call__(self, state, batch):
+      out = self.compiled(state, batch)
+      first.setdefault("out", jax.device_get(out))
+      return out
+
+  monkeypatch.setattr(timing, "compile_step", lambda *args: Spy(real(*args)))
+  job = timing.prepare(cfg, "fourier", warmup=1)
+  assert job.run is not None and job.row["status"] is None
+  bench_state, bench_metrics = first["out"]
+  assert int(bench_state["step"]) == 1
+
+  workdir = str(tmp_path / "train")
+  train_and_evaluate(cfg, workdir)
+  with open(os.path.join(workdir, "metrics.jsonl")) as f:
+    logged = next(json.loads(line) for line in f if "train_loss" in line)
+  assert logged["step"] == 1
+  assert logged["train_loss"] == float(bench_metrics["train_loss"])
+  assert logged["grad_norm"] == float(bench_metrics["grad_norm"])
+  params, step = checkpoints.load_params(workdir)
+  assert step == 1
+  ours, theirs = flat(bench_state["params"]), flat(params)
+  assert ours.keys() == theirs.keys()
+  for key in ours:
+    np.testing.assert_array_equal(ours[key], theirs[key], err_msg=key)
+
+
+def test_help_lists_every_flag(capsys):
+  assert cli.main(["fnetlab", "bench", "--help"]) == 0
+  out = capsys.readouterr().out
+  for flag in bench_cmd.FLAGS:
+    assert f"--{flag.name}" in out, flag.name
+  assert "--config" in out and "fnetlab bench --config=" in out
+
+
+def test_synthetic_task_is_deterministic_and_real(tmp_path):
+  config = config_lib.load(CONFIG, TINY_MODEL)
+  cfg = timing.train_config(config, timing.resolve_variant("attention", config), 16, 4, "float32")
+  a, b = synthetic.build(cfg), synthetic.build(cfg)
+  for split in ("train", "validation"):
+    for key, value in a.splits[split].arrays.items():
+      np.testing.assert_array_equal(value, b.splits[split].arrays[key])
+  train = a.splits["train"].arrays
+  assert train["inputs"].shape == (4, 16) and train["label"].shape == (4,)
+  assert train["inputs"].min() >= 0 and train["inputs"].max() < 37
+  assert not np.array_equal(train["inputs"], a.splits["validation"].arrays["inputs"])
+  assert type(a.model).__name__ == "Classifier" and a.model.spec.mixer == "attention"
+  cfg.data.kind = "lm"
+  lm_task = synthetic.build(cfg)
+  assert type(lm_task.model).__name__ == "Decoder"
+  assert lm_task.splits["train"].arrays["targets"].shape == (4, 16)
+  cfg.model.mixer = "fourier"  # FNet mixing cannot be causal
+  with pytest.raises(UserError, match="causal"):
+    synthetic.build(cfg)
+  cfg.data.kind = "regress"
+  with pytest.raises(UserError, match="data.kind"):
+    synthetic.build(cfg)
 
 
 def read_raw(path):
@@ -60,7 +161,7 @@ def test_tiny_run_writes_csv_md_and_plots(tmp_path):
     step_s = float(r["step_ms"]) / 1e3
     assert step_s > 0 and float(r["compile_s"]) > 0 and float(r["flops"]) > 0
     np.testing.assert_allclose(float(r["tokens_per_s"]), 2 * int(r["seq_len"]) / step_s, rtol=1e-4)
-  rows = {(r["mixer"], r["seq_len"]): r for r in core.read_csv(out / "bench.csv")}
+  rows = {(r["mixer"], r["seq_len"]): r for r in read_bench_csv(out / "bench.csv")}
   d, layers = 16, 1
   for n in (8, 16):
     ff, att = rows["ff_only", n], rows["attention", n]
@@ -77,8 +178,8 @@ def test_tiny_run_writes_csv_md_and_plots(tmp_path):
     assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def synthetic(mixer, n, ms, peak, status="ok", impl="fnetlab"):
-  return core.empty_row(
+def bench_row(mixer, n, ms, peak, status="ok", impl="fnetlab"):
+  return empty_row(
     mixer=mixer,
     impl=impl,
     seq_len=n,
@@ -92,15 +193,15 @@ def synthetic(mixer, n, ms, peak, status="ok", impl="fnetlab"):
 
 def test_ratios_against_ff_only_attention_and_peer():
   rows = [
-    synthetic("ff_only", 512, 100.0, 400),
-    synthetic("fourier", 512, 103.0, 410),
-    synthetic("attention", 512, 250.0, 800),
-    synthetic("hf_fnet", 512, 206.0, None, impl="hf-torch"),
-    synthetic("ff_only", 1024, 200.0, 800),
-    synthetic("fourier", 1024, 220.0, 820),
-    synthetic("attention", 1024, None, 4000, status="skipped_memory"),
+    bench_row("ff_only", 512, 100.0, 400),
+    bench_row("fourier", 512, 103.0, 410),
+    bench_row("attention", 512, 250.0, 800),
+    bench_row("hf_fnet", 512, 206.0, None, impl="hf-torch"),
+    bench_row("ff_only", 1024, 200.0, 800),
+    bench_row("fourier", 1024, 220.0, 820),
+    bench_row("attention", 1024, None, 4000, status="skipped_memory"),
   ]
-  core.add_ratios(rows, peak_tflops=None)
+  timing.add_ratios(rows, peak_tflops=None)
   by = {(r["mixer"], r["seq_len"]): r for r in rows}
   assert by["fourier", 512]["ratio_vs_ff_only"] == pytest.approx(1.03)
   assert by["attention", 512]["ratio_vs_ff_only"] == pytest.approx(2.5)
@@ -121,21 +222,13 @@ class XlaRuntimeError(RuntimeError):
 
 @pytest.mark.parametrize("when", ["compile", "run"])
 def test_oom_is_a_row_not_a_crash(tmp_path, monkeypatch, when):
-  real = core.make_train_step
+  real = timing.compile_step
   oom = XlaRuntimeError("RESOURCE_EXHAUSTED: Out of memory while trying to allocate 9.1GiB.")
 
   def boom(*args, **kwargs):
     raise oom
 
-  class OOMStep:  # the jitted step of an attention model: lowers, then fails
-    def lower(self, *args):
-      return self
-
-    def compile(self):
-      if when == "compile":
-        boom()
-      return self
-
+  class OOMStep:  # the compiled step of an attention model: fails when it runs
     def memory_analysis(self):
       return None
 
@@ -144,12 +237,16 @@ def test_oom_is_a_row_not_a_crash(tmp_path, monkeypatch, when):
 
     __call__ = boom
 
-  def patched(model, task, tx):
-    return OOMStep() if model.spec.mixer == "attention" else real(model, task, tx)
+  def patched(trainer, state, batch):
+    if trainer.task.model.spec.mixer != "attention":
+      return real(trainer, state, batch)
+    if when == "compile":
+      boom()
+    return OOMStep()
 
-  monkeypatch.setattr(core, "make_train_step", patched)
+  monkeypatch.setattr(timing, "compile_step", patched)
   out = run_cli(tmp_path, "--mixers=attention", "--seq_lens=8")
-  rows = {r["mixer"]: r for r in core.read_csv(out / "bench.csv")}
+  rows = {r["mixer"]: r for r in read_bench_csv(out / "bench.csv")}
   assert rows["attention"]["status"] == "OOM"
   assert rows["attention"]["step_ms"] is None and rows["attention"]["peak_bytes"] is None
   assert rows["ff_only"]["status"] == "ok" and rows["ff_only"]["speedup_vs_attention"] is None
@@ -157,14 +254,14 @@ def test_oom_is_a_row_not_a_crash(tmp_path, monkeypatch, when):
 
 
 def test_other_errors_are_short_statuses():
-  assert core.classify_error(MemoryError("Out of memory")) == "OOM"
-  status = core.classify_error(ValueError("bad shape (3, 4)\nlong traceback"))
+  assert jobs.classify_error(MemoryError("Out of memory")) == "OOM"
+  status = jobs.classify_error(ValueError("bad shape (3, 4)\nlong traceback"))
   assert status == "error:ValueError: bad shape (3, 4)"
 
 
 def test_memory_guard_skips_before_running(tmp_path):
   out = run_cli(tmp_path, "--mixers=fourier", "--seq_lens=8", "--max_memory_gb=1e-6")
-  rows = {r["mixer"]: r for r in core.read_csv(out / "bench.csv")}
+  rows = {r["mixer"]: r for r in read_bench_csv(out / "bench.csv")}
   for r in rows.values():
     assert r["status"] == "skipped_memory"
     assert r["peak_bytes"] > 1e-6 * 2**30 and r["step_ms"] is None and r["repeats"] == 0
@@ -186,11 +283,11 @@ def test_memory_and_flops_readers_accept_old_and_missing_forms():
     def cost_analysis(self):
       return self.cost
 
-  assert core.memory_bytes(Compiled(Stats(), None)) == 140
-  assert core.memory_bytes(Compiled(None, None)) is None
-  assert core.cost_flops(Compiled(None, [{"flops": 12.0}])) == 12.0  # older jax: a list
-  assert core.cost_flops(Compiled(None, {"flops": 7.0})) == 7.0
-  assert core.cost_flops(Compiled(None, None)) is None
+  assert timing.memory_bytes(Compiled(Stats(), None)) == 140
+  assert timing.memory_bytes(Compiled(None, None)) is None
+  assert timing.cost_flops(Compiled(None, [{"flops": 12.0}])) == 12.0  # older jax: a list
+  assert timing.cost_flops(Compiled(None, {"flops": 7.0})) == 7.0
+  assert timing.cost_flops(Compiled(None, None)) is None
 
 
 def test_unknown_mixer_is_a_one_line_error(tmp_path, capsys):
@@ -210,7 +307,7 @@ def test_peer_without_torch_says_how_to_install(tmp_path, monkeypatch, capsys):
 
   monkeypatch.setattr(builtins, "__import__", no_torch)
   with pytest.raises(UserError, match=r"pip install -e '\.\[peer\]'"):
-    peer.require_torch()
+    peers.require_torch()
   argv = ["fnetlab", "bench", *TINY, f"--out={tmp_path}", "--mixers=fourier", "--seq_lens=8"]
   assert cli.main([*argv, "--peer=hf"]) == 2
   err = capsys.readouterr().err.strip()
@@ -236,7 +333,7 @@ def test_peer_rows_and_ratio_on_a_tiny_model(tmp_path):
   pytest.importorskip("torch")
   pytest.importorskip("transformers")
   out = run_cli(tmp_path, "--mixers=fourier", "--seq_lens=8", "--peer=hf", "--repeats=1")
-  rows = {r["mixer"]: r for r in core.read_csv(out / "bench.csv")}
+  rows = {r["mixer"]: r for r in read_bench_csv(out / "bench.csv")}
   hf, ours = rows["hf_fnet"], rows["fourier"]
   assert hf["impl"] == "hf-torch" and hf["status"] == "ok" and hf["step_ms"] > 0
   # HF FNet at this config: our encoder minus the LRA head, plus HF's pooler, its one-row

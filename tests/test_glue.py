@@ -555,7 +555,7 @@ def row(table: str, label: str) -> list[str]:
 
 
 def test_glue_table(tmp_path):
-  from fnetlab.glue_table import glue_table
+  from fnetlab.results.glue import glue_table
 
   dirs = [
     fake_run(tmp_path, "sst2_a", "glue/sst2", "fourier", {"accuracy": 0.90}),
@@ -584,7 +584,7 @@ def test_glue_table(tmp_path):
   assert fnet == ["80.0", "78.0", "—", "—", "92.0", "50.0", "—", "—", "—", "75.0 (4/9)"]
   assert row(table, "attention 2L-64")[-2:] == ["60.0", "60.0 (1/9)"]
   assert row(glue_table(dirs, cola_metric="accuracy"), "fourier 2L-64")[5] == "80.0"
-  # The paper rows' averages are REFERENCE.md's GLUE dev averages.
+  # The paper rows' averages are the paper's GLUE dev averages (its Table 3).
   reference = {
     "BERT-Base": "83.3",
     "Linear-Base": "77.0",

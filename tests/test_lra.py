@@ -298,7 +298,7 @@ def fake_run(folder, task, mixer, test, val, hybrid="none"):
 
 
 def test_lra_table(tmp_path):
-  from fnetlab.lra_table import lra_table
+  from fnetlab.results.lra import lra_table
 
   runs = [
     fake_run(tmp_path / "a", "listops", "fourier", 0.30, 0.31),
@@ -313,9 +313,18 @@ def test_lra_table(tmp_path):
   assert rows["fourier"] == ["20.00", "—", "—", "—", "60.00", "—", "40.00 (2/5) |"]
   assert rows["attention"][0] == "37.00" and rows["attention"][-1] == "37.00 (1/5) |"
   assert rows["fourier + attention (top, 2)"][0] == "50.00"
-  # The paper's own averages (REFERENCE.md: 55.30 and 55.83) come out of its rows.
+  # The paper's own averages (its Table 5: 55.30 and 55.83) come out of its rows.
   assert rows["FNet (paper)"][-1] == "55.30 |" and rows["FNet (paper)"][-2] == "FAIL"
   assert rows["Transformer (paper)"][-1] == "55.83 |"
+
+  # Pathfinder at another resolution is a column of its own; runs of other tasks stay out.
+  runs.append(fake_run(tmp_path / "f", "pathfinder64", "fourier", 0.55, 0.5))
+  runs.append(fake_run(tmp_path / "g", "glue/sst2", "fourier", 0.9, 0.9))
+  lines = lra_table(runs, reference=False).splitlines()
+  assert lines[0].split(" | ")[5:8] == ["Pathfinder", "pathfinder64", "Path-X"]
+  assert len(lines) == 2 + 3 and "sst2" not in lines[0]
+  fourier = next(line for line in lines if line.startswith("| fourier |"))
+  assert fourier.split(" | ")[6] == "55.00" and fourier.endswith("| 40.00 (2/5) |")
 
   with pytest.raises(UserError, match=rf"{tmp_path}/nothing/results.json"):
     lra_table([str(tmp_path / "nothing")])

@@ -11,7 +11,7 @@ import pytest
 
 from fnetlab import sweep
 from fnetlab.errors import UserError
-from fnetlab.report import write_report
+from fnetlab.results.report import write_report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LISTOPS = os.path.join(ROOT, "configs/lra/listops.py")

@@ -1,7 +1,7 @@
 """Bench config: FNet-Base / BERT-Base sized encoders (12 layers, d 768, d_ff 3072, 12 heads).
 
-The FNet paper's Base dimensions (REFERENCE.md) with its 32k SentencePiece vocabulary and
-4 token types; `attention` here is the BERT-Base-sized encoder in FNet's layout (the paper
+The FNet paper's Base dimensions with its 32k SentencePiece vocabulary and 4 token types, and
+the GLUE fine-tuning optimiser of configs/glue.py; `attention` here is the BERT-Base-sized encoder in FNet's layout (the paper
 reports FNet 1.8x faster than BERT at N=512 on V100 GPUs). Launch on a GPU (bf16):
 
   fnetlab bench --config=configs/bench/fnet_base.py:bf16 --mixers=fourier,attention,linear \
@@ -16,6 +16,8 @@ Args (`:bf16`): bf16 sets dtype=bfloat16.
 """
 
 import ml_collections
+
+from fnetlab.config import base
 
 
 def get_config(arg=None):
@@ -52,7 +54,20 @@ def get_config(arg=None):
   config.repeats = 10  # timed steps; the median is reported
   config.max_seconds_per_row = 120.0  # fewer repeats for rows slower than this
   config.dtype = "bfloat16" if "bf16" in args else "float32"  # --dtype
-  config.learning_rate = 1e-4  # AdamW, constant (does not change step time)
-  config.weight_decay = 0.01  # BERT-style decoupled weight decay
   config.notes = ()  # extra lines for the bench.md header
+  config.seed = 0  # init, dropout and the random ids
+
+  # The train step's settings, as configs/glue.py (the skeleton's keys, fnetlab/config.py).
+  skeleton = base("synthetic", {}, {})
+  config.optim = skeleton.optim
+  config.optim.lr = 1e-5  # f_net classification default
+  config.optim.schedule = "linear"  # linear warmup, then linear decay
+  config.optim.warmup_steps = 100
+  config.optim.weight_decay = 0.01  # f_net AdamW
+  config.optim.b1, config.optim.b2, config.optim.eps = 0.9, 0.999, 1e-6  # f_net AdamW
+  config.optim.clip_norm = 0.0  # f_net fine-tuning does not clip
+  config.train = skeleton.train  # train.batch_size is replaced by --batch / config.batch
+  config.train.steps = 1000  # the schedule's horizon
+  config.train.grad_accum = 1  # micro-batches per step
+  config.mesh = skeleton.mesh  # data x fsdp device mesh
   return config

@@ -1,7 +1,7 @@
 """Bench config: the LRA Text encoder (4 layers, d 256, d_ff 1024, 4 heads, byte vocabulary).
 
-The dimensions are LRA's official Text config (REFERENCE.md); every mixer is benchmarked in
-this same classifier. Launch (the issue's full grid; CPU runs use shorter lists, see
+The dimensions and optimiser are LRA's official Text config (as configs/lra/text.py); every
+mixer is benchmarked in this same classifier, with `fnetlab train`'s own train step. Launch (the issue's full grid; CPU runs use shorter lists, see
 reports/bench/lra_text/bench.md for the exact command each report came from):
 
   fnetlab bench --config=configs/bench/lra_text.py \
@@ -12,6 +12,8 @@ Args (`configs/bench/lra_text.py:bf16`): `bf16` sets dtype=bfloat16 (the GPU set
 """
 
 import ml_collections
+
+from fnetlab.config import base
 
 
 def get_config(arg=None):
@@ -58,7 +60,20 @@ def get_config(arg=None):
   config.repeats = 10  # timed steps; the median is reported
   config.max_seconds_per_row = 60.0  # fewer repeats for rows slower than this
   config.dtype = "bfloat16" if "bf16" in args else "float32"  # --dtype
-  config.learning_rate = 1e-3  # AdamW, constant (the value does not change step time)
-  config.weight_decay = 0.1  # LRA's decoupled weight decay
   config.notes = ()  # extra lines for the bench.md header
+  config.seed = 0  # init, dropout and the random ids
+
+  # The train step's settings, as configs/lra/text.py (the skeleton's keys, fnetlab/config.py).
+  skeleton = base("synthetic", {}, {})
+  config.optim = skeleton.optim
+  config.optim.lr = 0.05 / 8000**0.5  # LRA: 0.05 * rsqrt(warmup) at the end of warmup
+  config.optim.schedule = "rsqrt"
+  config.optim.warmup_steps = 8000
+  config.optim.weight_decay = 0.1
+  config.optim.b1, config.optim.b2, config.optim.eps = 0.9, 0.98, 1e-9
+  config.optim.clip_norm = 0.0  # the official text trainer does not clip
+  config.train = skeleton.train  # train.batch_size is replaced by --batch / config.batch
+  config.train.steps = 20000  # the schedule's horizon
+  config.train.grad_accum = 1  # micro-batches per step
+  config.mesh = skeleton.mesh  # data x fsdp device mesh
   return config

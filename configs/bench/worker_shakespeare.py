@@ -1,7 +1,7 @@
 """Bench config: char-level causal LMs at the WorkerTransformer reference settings (seed 003).
 
-4 layers, d 256, 4 heads, FFN 1024, dropout 0.1, vocabulary 65, block 1024, batch 16
-(REFERENCE.md). Every model is a `Decoder` with the same next-token loss over all positions;
+4 layers, d 256, 4 heads, FFN 1024, dropout 0.1, vocabulary 65, block 1024, batch 16, and
+the optimiser of configs/lm/shakespeare.py (AdamW 3e-4 constant, clip 1.0). Every model is a `Decoder` with the same next-token loss over all positions;
 positions come from RoPE inside `attention` and `worker` (model positions 'none'). The
 goal compares `worker` (k=4) with causal attention (fused `jax.nn.dot_product_attention`)
 at block 1024. Launch:
@@ -14,6 +14,8 @@ Args (`:bf16`): bf16 sets dtype=bfloat16.
 """
 
 import ml_collections
+
+from fnetlab.config import base
 
 
 def get_config(arg=None):
@@ -55,7 +57,19 @@ def get_config(arg=None):
   config.repeats = 10  # timed steps; the median is reported
   config.max_seconds_per_row = 60.0  # fewer repeats for rows slower than this
   config.dtype = "bfloat16" if "bf16" in args else "float32"  # --dtype
-  config.learning_rate = 3e-4  # reference AdamW 3e-4 (does not change step time)
-  config.weight_decay = 0.1
   config.notes = ()  # extra lines for the bench.md header
+  config.seed = 0  # init, dropout and the random ids
+
+  # The train step's settings, as configs/lm/shakespeare.py (the skeleton's keys).
+  skeleton = base("synthetic", {}, {})
+  config.optim = skeleton.optim
+  config.optim.lr = 3e-4  # reference AdamW
+  config.optim.schedule = "constant"  # reference: no schedule
+  config.optim.warmup_steps = 0
+  config.optim.weight_decay = 0.01  # torch AdamW default (the reference does not set it)
+  config.optim.clip_norm = 1.0  # reference
+  config.train = skeleton.train  # train.batch_size is replaced by --batch / config.batch
+  config.train.steps = 2000  # the schedule's horizon
+  config.train.grad_accum = 1  # micro-batches per step
+  config.mesh = skeleton.mesh  # data x fsdp device mesh
   return config

@@ -1,6 +1,8 @@
 """`fnetlab bench`: speed, memory, FLOPs and parameters of every mixer against sequence length.
 
-`core` measures one full train step per (mixer, length) and writes bench.csv / bench.md / plots;
-`peer` times the Hugging Face PyTorch FNet / BERT at the same config (optional `[peer]` extra);
-`cli` is the command.
+`timing` builds a Trainer per (mixer, length) on the synthetic task and times its train step,
+the one `fnetlab train` runs; `peers` times the Hugging Face PyTorch FNet / BERT at the same
+config (optional `[peer]` extra); `jobs` warms up and times both alike. bench.csv, bench.md and
+the plots are written by fnetlab/results (bench.py, plots.py); the command is
+fnetlab/commands/bench.py.
 """

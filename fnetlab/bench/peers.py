@@ -3,9 +3,10 @@
 Times one train step (forward, backward, AdamW) of `transformers.FNetForSequenceClassification`
 (for our `fourier` rows) and `BertForSequenceClassification` (for `attention`) built at the
 same config as ours: layers, width, FFN width, vocabulary, max length = N, type vocabulary,
-LayerNorm epsilon, hidden dropout, the same batch of token ids, and AdamW (0.9, 0.98, 1e-9)
-with the same learning rate and weight decay. Eager PyTorch, as users run it; the issue's
-"naive probe" measured the same thing.
+LayerNorm epsilon, hidden dropout, the same batch of token ids, and torch AdamW with the
+bench config's `optim` settings (peak learning rate, betas, epsilon, decoupled weight decay)
+and its global-norm gradient clipping when `optim.clip_norm > 0`. The learning rate stays at
+its peak (a schedule changes a value, not the work of a step). Eager PyTorch, as users run it.
 
 Known differences, all small next to a step: HF FNet computes `fftn(x).real` on the complex
 spectrum (we use the real-input half spectrum); HF heads are `pooler -> dropout -> Dense`, ours
@@ -19,9 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fnetlab.bench import core
-from fnetlab.errors import UserError
+from fnetlab.bench.jobs import Job, classify_error, warm_up
+from fnetlab.common.errors import UserError
 from fnetlab.models import ModelSpec
+from fnetlab.results.bench import empty_row
 
 PEERS = ("hf",)
 
@@ -68,10 +70,11 @@ def hf_model(spec: ModelSpec, kind: str, transformers):
   return transformers.BertForSequenceClassification(config)
 
 
-def prepare_hf(label: str, spec: ModelSpec, batch: dict, config, *, warmup: int = 2) -> core.Job:
-  """Builds the HF peer of `spec.mixer` and warms it up; `core.time_jobs` times it."""
+def prepare_hf(label: str, spec: ModelSpec, batch: dict, config, *, warmup: int = 2) -> Job:
+  """Builds the HF peer of `spec.mixer` for host `batch` ({inputs, label}) under the train
+  config `config` (its `optim` section) and warms it up; `jobs.time_jobs` times it."""
   torch, transformers = require_torch()
-  row = core.empty_row(
+  row = empty_row(
     mixer=label,
     impl="hf-torch",
     seq_len=batch["inputs"].shape[1],
@@ -79,30 +82,34 @@ def prepare_hf(label: str, spec: ModelSpec, batch: dict, config, *, warmup: int 
     dtype=spec.dtype,
     repeats=0,
   )
-  job = core.Job(row)
+  job = Job(row)
   try:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     torch.manual_seed(0)
     model = hf_model(spec, spec.mixer, transformers).to(device).train()
     row["params"] = sum(p.numel() for p in model.parameters())
+    optim = config.optim
     opt = torch.optim.AdamW(
       model.parameters(),
-      lr=config.get("learning_rate", 1e-3),
-      betas=(0.9, 0.98),
-      eps=1e-9,
-      weight_decay=config.get("weight_decay", 0.1),
+      lr=optim.lr,
+      betas=(optim.b1, optim.b2),
+      eps=optim.eps,
+      weight_decay=optim.weight_decay,
     )
+    clip = float(optim.clip_norm or 0)
     ids = torch.from_numpy(batch["inputs"]).long().to(device)
-    labels = torch.from_numpy(batch["labels"]).long().to(device)
+    labels = torch.from_numpy(batch["label"]).long().to(device)
     bf16 = spec.dtype == "bfloat16"
   except Exception as e:  # a failing peer is a row, not a crash
-    row["status"] = core.classify_error(e)
+    row["status"] = classify_error(e)
     return job
 
   def run():
     with torch.autocast(device, dtype=torch.bfloat16, enabled=bf16):
       loss = model(input_ids=ids, labels=labels).loss
     loss.backward()
+    if clip > 0:
+      torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
     opt.step()
     opt.zero_grad(set_to_none=True)
     if device == "cuda":
@@ -111,13 +118,13 @@ def prepare_hf(label: str, spec: ModelSpec, batch: dict, config, *, warmup: int 
   job.run = run
   if device == "cuda":
     torch.cuda.reset_peak_memory_stats()
-  core.warm_up(job, warmup)
+  warm_up(job, warmup)
   if device == "cuda":
     row["peak_bytes"] = torch.cuda.max_memory_allocated()
   return job
 
 
-def runner(name: str, task: str) -> Callable[..., core.Job]:
+def runner(name: str, task: str) -> Callable[..., Job]:
   """The prepare function of peer `name`; checks that torch is importable up front."""
   if name not in PEERS:
     raise UserError(f"--peer={name!r}; valid: {', '.join(PEERS)}")

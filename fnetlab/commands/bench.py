@@ -1,16 +1,12 @@
-"""`fnetlab bench`: time a full train step of every mixer against sequence length.
+"""`fnetlab bench`: time the train step of every mixer against sequence length.
 
-    fnetlab bench --config=configs/bench/lra_text.py --mixers=fourier,attention,ff_only \\
+  fnetlab bench --config=configs/bench/lra_text.py --mixers=fourier,attention,ff_only \\
       --seq_lens=256,512,1024 --batch=8 --out=reports/bench/lra_text [--peer=hf]
 
-Flags left unset take their value from the config (`config.mixers`, `config.seq_lens`, ...);
-`--config.<field>=<value>` overrides any config field. Writes bench.csv, bench.md and
-step_time.png / memory.png / params.png into --out. The method is in `fnetlab.bench.core`.
-
-The flags live in a FlagValues built per call, not in absl's global FLAGS: config_flags has
-to see the argv when it defines `--config` to register the `--config.<field>` overrides, and a
-private FlagValues cannot collide with another subcommand's `--config` in one process (as in
-the test suite), nor keep a previous call's values.
+For each mixer and length it builds the model at that length and times `fnetlab train`'s own
+train step (the config's optimiser, schedule, clipping and mesh) on random token ids. Writes
+bench.csv, bench.md and step_time.png / memory.png / params.png into --out. A flag left unset
+takes the config's value of the same name (config.mixers, config.seq_lens, ...).
 """
 
 from __future__ import annotations
@@ -19,146 +15,128 @@ import os
 import shlex
 import sys
 
-from absl import flags
-from ml_collections import config_flags
+from fnetlab.common.errors import UserError
+from fnetlab.common.flags import Flag, parse
 
-from fnetlab.bench import core
-from fnetlab.errors import UserError
-
-
-def make_flags(argv: list[str]) -> flags.FlagValues:
-  """The command's flags, in a FlagValues of their own (see the module docstring)."""
-  fv = flags.FlagValues()
-  # config_flags finds the `--config.<field>` overrides in the argv it is given up front.
-  config_flags.DEFINE_config_file(
-    "config", None, "Bench config (configs/bench/<name>.py[:arg]).", fv, sys_argv=list(argv)
-  )
-  flags.DEFINE_string("mixers", None, "Comma-separated mixers or config.variants.", flag_values=fv)
-  flags.DEFINE_string("seq_lens", None, "Comma-separated sequence lengths.", flag_values=fv)
-  flags.DEFINE_integer("batch", None, "Batch size.", flag_values=fv)
-  flags.DEFINE_integer("repeats", None, "Timed steps per row (median).", flag_values=fv)
-  flags.DEFINE_integer("warmup", None, "Untimed steps per row after compiling.", flag_values=fv)
-  flags.DEFINE_enum("dtype", None, ["float32", "bfloat16"], "Activation dtype.", flag_values=fv)
-  flags.DEFINE_string("out", None, "Folder for bench.csv, bench.md and plots.", flag_values=fv)
-  flags.DEFINE_enum("peer", None, ["hf"], "Also time the HF PyTorch peer.", flag_values=fv)
-  flags.DEFINE_float(
+FLAGS = (
+  Flag("mixers", "Comma-separated mixers or config.variants labels (ff_only is always added)."),
+  Flag("seq_lens", "Comma-separated sequence lengths N."),
+  Flag("batch", "Batch size (default: config.batch).", type=int),
+  Flag(
+    "repeats", "Timed steps per row; the median is reported (default: config.repeats).", type=int
+  ),
+  Flag("warmup", "Untimed steps per row after compiling (default: config.warmup).", type=int),
+  Flag("dtype", "Activation dtype (default: config.dtype).", choices=("float32", "bfloat16")),
+  Flag("out", "Folder for bench.csv, bench.md and the plots (default: config.out)."),
+  Flag(
+    "peer", "Also time the Hugging Face PyTorch peer (needs the [peer] extra).", choices=("hf",)
+  ),
+  Flag(
     "max_memory_gb",
-    None,
-    "Skip (status=skipped_memory) programs whose compiled peak exceeds this; 0 disables; "
-    "default: 70% of host RAM on CPU, no guard on accelerators.",
-    flag_values=fv,
-  )
-  flags.DEFINE_float(
+    "Skip programs whose compiled peak memory exceeds this many GiB (0: no guard; default: 0.7 "
+    "x host RAM on CPU, none on accelerators).",
+    type=float,
+  ),
+  Flag(
     "max_seconds_per_row",
-    None,
-    "Take fewer timed repeats when they would exceed this many seconds (0: never).",
-    flag_values=fv,
-  )
-  flags.DEFINE_bool(
-    "compile_only",
-    False,
-    "Compile without running: parameters, peak memory and FLOPs (status=compiled).",
-    flag_values=fv,
-  )
-  flags.DEFINE_float(
-    "peak_tflops", None, "Device peak TFLOP/s, for model FLOPs utilisation.", flag_values=fv
-  )
-  return fv
+    "Take fewer timed repeats where they would exceed this many seconds (0: never).",
+    type=float,
+  ),
+  Flag("compile_only", "Compile without running: parameters, peak memory and FLOPs.", False, bool),
+  Flag("peak_tflops", "Device peak TFLOP/s, for model FLOPs utilisation (MFU).", type=float),
+)
+
+NOTES = (
+  "step = `fnetlab train`'s jitted train step (forward, backward, gradient clipping and the "
+  "optimiser update, state donated) with the config's optim section; step ms = median wall "
+  "time of the timed repeats after warm-up, the rows of one length timed round-robin; cpu ms = "
+  "median process CPU time per step (all threads), less sensitive than wall time to other "
+  "processes on a shared host",
+  "peak MiB = XLA buffer assignment (arguments + outputs + temporaries - donated aliases); "
+  "GFLOP = XLA cost analysis of the whole step",
+  "÷ ff_only = step time over FF-only's (identity mixing, the bound); × vs attention and "
+  "× vs peer are throughput ratios (their step time over ours)",
+)
 
 
-def _pick(fv: flags.FlagValues, flag_name: str, config, key: str, default=None):
-  value = fv[flag_name].value
-  if value is not None:
-    return value
-  return config.get(key, default)
+def _pick(args, name: str, config, default=None):
+  value = getattr(args, name)
+  return value if value is not None else config.get(name, default)
 
 
-def main(argv: list[str]) -> int:
-  fv = make_flags(argv)
-  if any(a in ("-h", "--help", "--helpfull") for a in argv[1:]):
-    print(__doc__ + "\nflags:\n" + fv.get_help())
-    return 0
-  rest = fv(argv)
-  if len(rest) > 1:
-    raise UserError(f"unexpected arguments: {' '.join(rest[1:])}")
-  config = fv.config
-  if config is None:
-    raise UserError("--config is required, e.g. --config=configs/bench/lra_text.py")
-  out = fv.out or config.get("out")
+def main(argv) -> int:
+  args = parse("bench", __doc__, FLAGS, argv, config="required")
+  from fnetlab.bench import timing
+  from fnetlab.results import bench as bench_results
+  from fnetlab.results import plots
+
+  config = args.config
+  out = _pick(args, "out", config)
   if not out:
     raise UserError("--out is required (the folder for bench.csv, bench.md and plots)")
-  labels = [
-    m for m in str(_pick(fv, "mixers", config, "mixers", "")).replace(" ", "").split(",") if m
-  ]
+  labels = [m for m in str(_pick(args, "mixers", config, "")).replace(" ", "").split(",") if m]
   if not labels:
     raise UserError("--mixers is empty and the config sets no `mixers`")
-  seq_lens = core.parse_ints(_pick(fv, "seq_lens", config, "seq_lens", ""), "--seq_lens")
-  batch = int(_pick(fv, "batch", config, "batch", 8))
-  dtype = _pick(fv, "dtype", config, "dtype", None) or config.model.get("dtype", "float32")
+  seq_lens = timing.parse_ints(_pick(args, "seq_lens", config, ""), "--seq_lens")
+  batch = int(_pick(args, "batch", config, 8))
+  dtype = _pick(args, "dtype", config) or config.model.get("dtype", "float32")
   if dtype not in ("float32", "bfloat16"):
     raise UserError(f"config.dtype={dtype!r}; valid: float32, bfloat16")
-  max_gb = _pick(fv, "max_memory_gb", config, "max_memory_gb", None)
-  max_bytes = core.default_max_bytes() if max_gb is None else int(max_gb * 2**30) or None
-  peak_tflops = _pick(fv, "peak_tflops", config, "peak_tflops", None) or None
-
-  peer = _pick(fv, "peer", config, "peer", None) or None
+  max_gb = _pick(args, "max_memory_gb", config)
+  max_bytes = timing.default_max_bytes() if max_gb is None else int(max_gb * 2**30) or None
+  peer = _pick(args, "peer", config) or None
   if peer:
     # JAX would claim 75% of an accelerator up front and leave the PyTorch peer too little.
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
-  load_start = core.load_average()
+  load_start = timing.load_average()
   os.makedirs(out, exist_ok=True)
   csv_path = os.path.join(out, "bench.csv")
-  rows = core.run_bench(
+  rows = timing.run_bench(
     config,
     labels,
     seq_lens,
     batch,
     dtype,
-    warmup=int(_pick(fv, "warmup", config, "warmup", 2)),
-    repeats=int(_pick(fv, "repeats", config, "repeats", 10)),
+    warmup=int(_pick(args, "warmup", config, 2)),
+    repeats=int(_pick(args, "repeats", config, 10)),
     max_bytes=max_bytes,
-    max_seconds=_pick(fv, "max_seconds_per_row", config, "max_seconds_per_row", 60.0) or None,
+    max_seconds=_pick(args, "max_seconds_per_row", config, 60.0) or None,
     peer=peer,
-    peak_tflops=peak_tflops,
-    compile_only=fv.compile_only,
-    on_rows=lambda rows: core.write_csv(rows, csv_path),  # a killed run keeps its rows
+    peak_tflops=_pick(args, "peak_tflops", config) or None,
+    compile_only=args.compile_only,
+    on_rows=lambda rows: bench_results.write_bench_csv(rows, csv_path),  # a killed run keeps rows
   )
-  core.write_csv(rows, csv_path)
-  command = "fnetlab bench " + " ".join(shlex.quote(a) for a in argv[1:])
+  bench_results.write_bench_csv(rows, csv_path)
+  variants = [timing.resolve_variant(label, config) for label in timing_labels(rows)]
+  optim = config.get("optim") or {}
   notes = [
-    f"config: task={config.task}, model={dict(config.model)}",
+    f"config: {args.config_spec}, task={config.task}, model={dict(config.model)}",
+    f"optim: {dict(optim) or 'the skeleton defaults'}; train.grad_accum "
+    f"{(config.get('train') or {}).get('grad_accum', 1)}",
     f"batch {batch}, dtype {dtype}, memory guard "
     + (f"{max_bytes / 2**30:.1f} GiB" if max_bytes else "off"),
-    "step = forward + backward + AdamW update of the whole model, jitted with the state "
-    "donated; step ms = median wall time of the timed repeats after warm-up, the rows of one "
-    "length timed round-robin; cpu ms = median process CPU time per step (all threads), "
-    "less sensitive than wall time to other processes on a shared host",
-    "peak MiB = XLA buffer assignment (arguments + outputs + temporaries - donated aliases); "
-    "GFLOP = XLA cost analysis of the whole step",
-    "÷ ff_only = step time over FF-only's (identity mixing, the bound); × vs attention and "
-    "× vs peer are throughput ratios (their step time over ours)",
-  ]
-  variants = [
-    core.resolve_variant(label, config)
-    for label in dict.fromkeys(r["mixer"] for r in rows if r["impl"] == "fnetlab")
-  ]
-  notes.append(
+    *NOTES,
     "mixers: "
     + "; ".join(
       f"{v.label} = {v.mixer}{dict(v.mixer_options) or ''}{dict(v.model_overrides) or ''}"
       for v in variants
-    )
-  )
-  for note in config.get("notes", ()) or ():
-    notes.append(str(note))
+    ),
+    *(str(note) for note in config.get("notes", ()) or ()),
+  ]
+  command = "fnetlab bench " + " ".join(shlex.quote(a) for a in argv[1:])
+  env = timing.environment() | {"load_start": load_start}
   title = f"fnetlab bench: {os.path.basename(os.path.normpath(out))}"
-  env = core.environment() | {"load_start": load_start}
-  text = core.markdown(rows, title=title, command=command, env=env, notes=notes)
+  text = bench_results.markdown(rows, title=title, command=command, env=env, notes=notes)
   with open(os.path.join(out, "bench.md"), "w") as f:
     f.write(text)
-  core.plot(rows, out)
+  plots.bench_plots(rows, out)
   bad = [r for r in rows if r["status"] not in ("ok", "compiled")]
   print(
     f"wrote {csv_path} ({len(rows)} rows, {len(bad)} not ok), bench.md and plots", file=sys.stderr
   )
   return 0
+
+
+def timing_labels(rows: list[dict]) -> list[str]:
+  """Our labels in the order they were measured (peer rows excluded)."""
+  return list(dict.fromkeys(r["mixer"] for r in rows if r["impl"] == "fnetlab"))

@@ -193,7 +193,7 @@ def main(argv) -> int:
       print(f"{i}\t{label}\t{train_command(spec, workdir, overrides)}")
     return 0
   statuses = run_sweep(spec, args.sweep, args.workdir, only, extra, args.subprocess, seeds)
-  from fnetlab.commands.report import write_report
+  from fnetlab.results.report import write_report
 
   print(write_report(args.workdir))
   return 1 if any(s == "failed" for _, s in statuses) else 0

@@ -12,28 +12,24 @@ cell, as in a learning-rate sweep, the best score gives the cell (the paper's pr
 best of its learning-rate sweep on dev). The average is over the paper's nine columns
 (WNLI is left out, as f_net does); with columns missing it is marked `(k/9)`.
 
-Reference rows: the paper's per-task numbers; their averages equal REFERENCE.md's (BERT-Base
-83.3, Linear-Base 77.0, FNet-Base 76.7, BERT-Large 84.7, FNet-Large 81.9; FNet-Hybrid-Base
-80.6 is given as an average only). Caution: Table 3 reports accuracy for every task but
-QQP/MRPC (F1-accuracy mean) and STS-B (Spearman), so its CoLA column is accuracy, not GLUE's
-MCC; compare like with like with `cola_metric="accuracy"`.
-
-  python -m fnetlab.glue_table [--cola_metric=accuracy] runs/glue/*/
+Reference rows: the paper's per-task numbers; their averages are the paper's (BERT-Base 83.3,
+Linear-Base 77.0, FNet-Base 76.7, BERT-Large 84.7, FNet-Large 81.9; FNet-Hybrid-Base 80.6 is
+given as an average only). Caution: Table 3 reports accuracy for every task but QQP/MRPC
+(F1-accuracy mean) and STS-B (Spearman), so its CoLA column is accuracy, not GLUE's MCC;
+compare like with like with `cola_metric="accuracy"` (`fnetlab report --cola_metric=accuracy`).
+`fnetlab report --workdir=runs/glue` prints this table whenever GLUE runs are under its root.
 """
 
 from __future__ import annotations
 
-import glob
-import json
-import os
-import sys
 from collections.abc import Iterable
 
-from absl import flags
+from fnetlab.common.errors import UserError
+from fnetlab.results import workdirs as wd
+from fnetlab.results.aggregate import best_per_cell, model_label
+from fnetlab.results.tables import fmt, markdown_table
 
-from fnetlab.cli import parse_flags
-from fnetlab.errors import UserError
-
+TITLE = "GLUE (dev)"
 #: Column key -> header, in the paper's order. `mnli_mm` is MNLI's mismatched score.
 COLUMNS = {
   "mnli": "MNLI-m",
@@ -64,60 +60,35 @@ def task_metric(task: str, cola_metric: str = "mcc") -> str:
   return cola_metric if task == "cola" else METRIC.get(task, "accuracy")
 
 
-def row_label(workdir: str, mixer: str) -> str:
-  """mixer [+ attention layout], depth and width, and the init_from checkpoint's name."""
-  path = os.path.join(workdir, "config.json")
-  if not os.path.isfile(path):
-    return mixer
-  with open(path) as f:
-    config = json.load(f)
-  model = config.get("model", {})
-  label = mixer
-  if model.get("hybrid", "none") != "none":
-    label += f" + attention ({model['hybrid']}, {model.get('hybrid_layers')})"
-  if model.get("num_layers") and model.get("d_model"):
-    label += f" {model['num_layers']}L-{model['d_model']}"
-  if config.get("init_from"):
-    label += f", from {os.path.basename(os.path.normpath(config['init_from']))}"
-  return label
+def covers(task: str | None) -> bool:
+  """Whether a results.json `task` belongs in this table (`glue/<name>`)."""
+  return bool(task) and str(task).startswith("glue/")
 
 
 def read_result(workdir: str, cola_metric: str = "mcc") -> dict | None:
   """{task, label, score, mm} in percent; None for a non-GLUE workdir; UserError if unreadable."""
-  path = os.path.join(workdir, "results.json")
-  if not os.path.isfile(path):
-    raise UserError(f"{path}: no results.json (has `fnetlab train` finished in this workdir?)")
-  try:
-    with open(path) as f:
-      res = json.load(f)
-    name = res["task"]
-  except (OSError, ValueError, KeyError, TypeError) as e:
-    raise UserError(f"{path}: not a results.json with a task ({e!r})") from None
-  if not str(name).startswith("glue/"):
+  res = wd.read_results(workdir)
+  name = res.get("task")
+  if not covers(name):
     return None
   task = name.split("/", 1)[1]
   metric = task_metric(task, cola_metric)
   try:
     score = 100.0 * float(res["validation"][metric])
   except (KeyError, TypeError, ValueError):
-    raise UserError(f"{path}: validation has no {metric!r} for {name}") from None
+    raise UserError(f"{workdir}/{wd.RESULTS}: validation has no {metric!r} for {name}") from None
   mm = None
   if task == "mnli":
-    mm_path = os.path.join(workdir, f"eval_validation_mismatched_{res.get('step')}.json")
-    if os.path.isfile(mm_path):
-      with open(mm_path) as f:
-        mm = 100.0 * float(json.load(f)["metrics"]["accuracy"])
-  return {
-    "task": task,
-    "label": row_label(workdir, res.get("mixer", "?")),
-    "score": score,
-    "mm": mm,
-  }
+    mismatched = wd.read_eval(workdir, "validation_mismatched", res.get("step"))
+    if mismatched is not None:
+      mm = 100.0 * float(mismatched["accuracy"])
+  label = model_label(res.get("mixer", "?"), wd.read_config(workdir), dims=True, init_from=True)
+  return {"task": task, "label": label, "score": score, "mm": mm}
 
 
 def collect(workdirs: Iterable[str], cola_metric: str = "mcc", strict: bool = True) -> dict:
   """(row label, column) -> best score; `strict=False` skips unreadable workdirs."""
-  best: dict[tuple[str, str], dict] = {}
+  results = []
   for workdir in workdirs:
     try:
       res = read_result(workdir, cola_metric)
@@ -125,11 +96,9 @@ def collect(workdirs: Iterable[str], cola_metric: str = "mcc", strict: bool = Tr
       if strict:
         raise
       continue
-    if res is None:
-      continue
-    key = (res["label"], res["task"])
-    if key not in best or res["score"] > best[key]["score"]:
-      best[key] = res
+    if res is not None:
+      results.append(res)
+  best = best_per_cell(results, key=lambda r: (r["label"], r["task"]), score=lambda r: r["score"])
   cells = {}
   for (label, task), res in best.items():
     cells[(label, task)] = res["score"]
@@ -148,10 +117,6 @@ def average(row: dict) -> str:
   return f"{avg:.1f}" if len(present) == len(COLUMNS) else f"{avg:.1f} ({len(present)}/9)"
 
 
-def _fmt(value) -> str:
-  return "—" if value is None else f"{value:.1f}"
-
-
 def glue_table(
   workdirs: Iterable[str], cola_metric: str = "mcc", reference: bool = True, strict: bool = True
 ) -> str:
@@ -159,44 +124,14 @@ def glue_table(
   FNet paper's rows below."""
   if cola_metric not in ("mcc", "accuracy"):
     raise UserError(f"cola_metric={cola_metric!r}; valid: mcc, accuracy")
-  cells = collect(workdirs, cola_metric, strict)
-  rows: dict[str, dict] = {}
-  for (label, column), score in cells.items():
-    rows.setdefault(label, {})[column] = score
-  cola = "CoLA (acc)" if cola_metric == "accuracy" else "CoLA (MCC)"
-  headers = [cola if c == "cola" else h for c, h in COLUMNS.items()]
-  lines = ["| model | " + " | ".join(headers) + " | avg |", "|---|" + "---|" * (len(COLUMNS) + 1)]
-  for label in sorted(rows):
-    row = rows[label]
-    lines.append(
-      f"| {label} | " + " | ".join(_fmt(row.get(c)) for c in COLUMNS) + f" | {average(row)} |"
-    )
-  if reference:
-    for label, row in PAPER_ROWS.items():
-      lines.append(
-        f"| {label} | " + " | ".join(_fmt(row.get(c)) for c in COLUMNS) + f" | {average(row)} |"
-      )
-  return "\n".join(lines) + "\n"
-
-
-FLAGS = flags.FlagValues()
-flags.DEFINE_enum("cola_metric", "mcc", ["mcc", "accuracy"], "CoLA score.", flag_values=FLAGS)
-flags.DEFINE_bool("reference", True, "Append the FNet paper's rows.", flag_values=FLAGS)
-
-
-def main(argv) -> int:
-  """`python -m fnetlab.glue_table [flags] WORKDIR...` (globs allowed)."""
-  rest = parse_flags(FLAGS, argv)[1:]
-  workdirs = sorted({d for pattern in rest for d in (glob.glob(pattern) or [pattern])})
-  if not workdirs:
-    raise UserError("glue_table: give one or more fine-tuning workdirs")
-  print(glue_table(workdirs, FLAGS.cola_metric, FLAGS.reference, strict=False), end="")
-  return 0
-
-
-if __name__ == "__main__":
-  try:
-    sys.exit(main(sys.argv))
-  except UserError as e:
-    print(f"glue_table: error: {e}", file=sys.stderr)
-    sys.exit(2)
+  by_label: dict[str, dict] = {}
+  for (label, column), score in collect(workdirs, cola_metric, strict).items():
+    by_label.setdefault(label, {})[column] = score
+  named = sorted(by_label.items()) + (list(PAPER_ROWS.items()) if reference else [])
+  rows = [
+    {"model": label, **{c: fmt(row.get(c), ".1f", missing="—") for c in COLUMNS}}
+    | {"avg": average(row)}
+    for label, row in named
+  ]
+  headers = dict(COLUMNS, cola="CoLA (acc)" if cola_metric == "accuracy" else "CoLA (MCC)")
+  return markdown_table(rows, ["model", *COLUMNS, "avg"], headers)

@@ -1,22 +1,27 @@
-"""The Long Range Arena results table (tasks x mixers), beside the FNet paper's LRA rows.
+"""The Long Range Arena results table (tasks x models), beside the FNet paper's LRA rows.
 
-`lra_table(workdirs)` reads each workdir's `results.json` (written by `fnetlab train`: keys
-`task`, `mixer`, `validation`, `test`) and returns a markdown table of test accuracy in
-percent. Where several workdirs share a (task, mixer) cell, as in a learning-rate sweep, the
-one with the best validation accuracy gives the cell, the usual protocol. The average is over
-the five tasks of the FNet paper's average (Path-X excluded, as there), and is marked with the
-number of tasks present when some are missing. Reference rows: Lee-Thorp et al. 2021
-(arXiv 2105.03824), Table 5, as copied in REFERENCE.md.
+`lra_table(workdirs)` reads each workdir's results.json (`task`, `mixer`, `validation`,
+`test`) and config.json (a hybrid model is its own row) and returns a markdown table of test
+accuracy in percent. Where several workdirs share a (model, task) cell, as in a
+learning-rate sweep, the one with the best validation accuracy gives the cell, the usual
+protocol. The average is over the five tasks of the FNet paper's average (Path-X excluded, as
+there) and is marked with the number of tasks present when some are missing. Pathfinder at
+another resolution (`pathfinder64`, ...) gets a column of its own. Reference rows: Lee-Thorp
+et al. 2021 (arXiv 2105.03824), Table 5. `fnetlab report` prints this table whenever LRA runs
+are under its root.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import re
 from collections.abc import Iterable
 
-from fnetlab.errors import UserError
+from fnetlab.common.errors import UserError
+from fnetlab.results import workdirs as wd
+from fnetlab.results.aggregate import best_per_cell, model_label
+from fnetlab.results.tables import fmt, markdown_table
 
+TITLE = "LRA (test accuracy %)"
 #: Column order and headers; results.json `task` names.
 TASKS = {
   "listops": "ListOps",
@@ -47,31 +52,29 @@ PAPER_ROWS = {
 }
 
 
+def covers(task: str | None) -> bool:
+  """Whether a results.json `task` belongs in this table."""
+  return bool(task) and (task in TASKS or re.fullmatch(r"pathfinder\d+", task) is not None)
+
+
 def read_result(workdir: str) -> dict:
-  """`{task, mixer, label, test, validation}` from a workdir; UserError naming a bad file."""
-  path = os.path.join(workdir, "results.json")
-  if not os.path.isfile(path):
-    raise UserError(f"{path}: no results.json (has `fnetlab train` finished in this workdir?)")
+  """`{task, label, test, validation}` of an LRA workdir; UserError naming a bad file."""
+  res = wd.read_results(workdir)
   try:
-    with open(path) as f:
-      res = json.load(f)
-    task, mixer, test = res["task"], res["mixer"], res["test"]["accuracy"]
-  except (OSError, ValueError, KeyError, TypeError) as e:
-    raise UserError(f"{path}: not a results.json with task, mixer, test.accuracy ({e!r})") from None
-  label = mixer
-  config_path = os.path.join(workdir, "config.json")
-  if os.path.isfile(config_path):  # a hybrid model is its own row
-    with open(config_path) as f:
-      model = json.load(f).get("model", {})
-    if model.get("hybrid", "none") != "none":
-      label = f"{mixer} + attention ({model['hybrid']}, {model.get('hybrid_layers')})"
+    task, mixer, test = res["task"], res["mixer"], float(res["test"]["accuracy"])
+  except (KeyError, TypeError, ValueError) as e:
+    raise UserError(
+      f"{workdir}/{wd.RESULTS}: not a results.json with task, mixer, test.accuracy ({e!r})"
+    ) from None
   val = (res.get("validation") or {}).get("accuracy")
-  return {"task": task, "mixer": mixer, "label": label, "test": test, "validation": val}
+  label = model_label(mixer, wd.read_config(workdir))
+  return {"task": task, "label": label, "test": test, "validation": val}
 
 
 def collect(workdirs: Iterable[str], strict: bool = True) -> dict[tuple[str, str], dict]:
-  """Best-by-validation result per (row label, task). `strict=False` skips unreadable dirs."""
-  cells: dict[tuple[str, str], dict] = {}
+  """Best-by-validation result per (row label, task) over the LRA workdirs among `workdirs`.
+  `strict=False` skips unreadable ones."""
+  results = []
   for workdir in workdirs:
     try:
       res = read_result(workdir)
@@ -79,18 +82,13 @@ def collect(workdirs: Iterable[str], strict: bool = True) -> dict[tuple[str, str
       if strict:
         raise
       continue
-    key = (res["label"], res["task"])
-    old = cells.get(key)
-    score = res["validation"] if res["validation"] is not None else res["test"]
-    if old is None or score > old["score"]:
-      cells[key] = {**res, "score": score, "workdir": workdir}
-  return cells
-
-
-def _fmt(value) -> str:
-  if value is None:
-    return "—"
-  return value if isinstance(value, str) else f"{value:.2f}"
+    if covers(res["task"]):
+      results.append(res)
+  return best_per_cell(
+    results,
+    key=lambda r: (r["label"], r["task"]),
+    score=lambda r: r["validation"] if r["validation"] is not None else r["test"],
+  )
 
 
 def _average(row: dict) -> str:
@@ -102,28 +100,19 @@ def _average(row: dict) -> str:
 
 
 def lra_table(workdirs: Iterable[str], strict: bool = True, reference: bool = True) -> str:
-  """Markdown: one row per mixer (test accuracy %, best validation run per cell), one column
+  """Markdown: one row per model (test accuracy %, best validation run per cell), one column
   per LRA task and the 5-task average; the FNet paper's FNet and Transformer rows below."""
   cells = collect(workdirs, strict)
-  tasks = list(TASKS)
   extra = sorted({t for _, t in cells} - set(TASKS))  # e.g. pathfinder64
-  columns = tasks[:-1] + extra + tasks[-1:]
-  headers = [TASKS.get(t, t) for t in columns]
-  rows: dict[str, dict] = {}
+  columns = list(TASKS)[:-1] + extra + ["pathx"]
+  by_label: dict[str, dict] = {}
   for (label, task), cell in cells.items():
-    rows.setdefault(label, {})[task] = 100.0 * cell["test"]
-  lines = [
-    "| model | " + " | ".join(headers) + " | avg |",
-    "|---|" + "---|" * (len(columns) + 1),
+    by_label.setdefault(label, {})[task] = 100.0 * cell["test"]
+  named = sorted(by_label.items()) + (list(PAPER_ROWS.items()) if reference else [])
+  rows = [
+    {"model": label, **{t: fmt(row.get(t), ".2f", missing="—") for t in columns}}
+    | {"avg": _average(row)}
+    for label, row in named
   ]
-  for label in sorted(rows):
-    row = rows[label]
-    lines.append(
-      f"| {label} | " + " | ".join(_fmt(row.get(t)) for t in columns) + f" | {_average(row)} |"
-    )
-  if reference:
-    for label, row in PAPER_ROWS.items():
-      lines.append(
-        f"| {label} | " + " | ".join(_fmt(row.get(t)) for t in columns) + f" | {_average(row)} |"
-      )
-  return "\n".join(lines) + "\n"
+  headers = {t: TASKS.get(t, t) for t in columns}
+  return markdown_table(rows, ["model", *columns, "avg"], headers)

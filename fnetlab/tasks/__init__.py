@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-from fnetlab.errors import UserError
+from fnetlab.common.errors import UserError
 
 TASKS = {
   "listops": "fnetlab.tasks.listops",
@@ -16,6 +16,7 @@ TASKS = {
   "glue": "fnetlab.tasks.glue",
   "pretrain": "fnetlab.tasks.pretrain",
   "lm": "fnetlab.tasks.lm",
+  "synthetic": "fnetlab.tasks.synthetic",  # random ids; what `fnetlab bench` trains on
 }
 
 

@@ -1,21 +1,30 @@
-"""The train/eval loop: one jitted `train_step` over a device Mesh (pjit), Orbax resume, logging.
+"""The trainer: one jitted train step over a device Mesh, Orbax resume, logging, evaluation.
 
+The public API, used by `fnetlab train`, `fnetlab eval`, `fnetlab bench`, the experiments and
+the tests alike:
+
+  trainer = Trainer(config, workdir)        # workdir is needed by run() only
+  state = trainer.init_state()
+  state, metrics = trainer.train_step(state, trainer.batch(step))
+  trainer.evaluate(state["params"], "validation")
+  trainer.run()                             # train / resume to config.train.steps
+
+- `Trainer.train_step` is THE train step: the pure `train_step` below with the model,
+  optimiser, schedule, loss and accumulation count bound by functools.partial, jitted once with
+  the state's shardings and the state donated. The dropout rng is `fold_in(state.rng, step)`.
+  `fnetlab bench` lowers and times this very function (`trainer.train_step.lower(...)`).
 - Shardings come from the params' logical axis names (`LOGICAL_RULES`, mesh axes `data` and
   `fsdp`); a mesh axis that does not divide a dimension is dropped for that dimension. The
   optimiser state inherits the params' axis names because optax maps over the boxed params.
-- `train_step(state, batch) -> (state, metrics)` is pure; the model, optimiser, task and
-  accumulation count are bound with functools.partial; the state is donated; the dropout rng
-  is `fold_in(state.rng, state.step)`.
 - Metrics stay on device until a log step (or an eval / checkpoint step, which flushes first,
   so a non-finite loss is caught before anything is saved).
-- The data order is a pure function of (seed, step) (see fnetlab/tasks/base.py), so the
-  checkpointed iterator state is the step and a resumed run is bit-identical.
+- The data order is a pure function of (seed, step) (`Trainer.batch`), so the checkpointed
+  iterator state is the step and a resumed run is bit-identical.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import logging
 import math
 import os
@@ -33,9 +42,11 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from fnetlab import tasks
-from fnetlab.errors import UserError
-from fnetlab.tasks.base import eval_batches, local_slice, train_indices
-from fnetlab.train import checkpoints, optim
+from fnetlab.common import checkpoints
+from fnetlab.common.errors import UserError
+from fnetlab.common.io import write_json
+from fnetlab.data.sources import eval_batches, local_slice, train_indices
+from fnetlab.train import optim
 from fnetlab.train.logs import MetricLogger
 
 LOGICAL_RULES = (
@@ -161,9 +172,13 @@ def validate(config) -> None:
 
 
 class Trainer:
-  """Holds the jitted functions and the task; `run()` trains/resumes, `evaluate()` scores."""
+  """The task, the mesh, the jitted step and the evaluation of one config (module docstring).
 
-  def __init__(self, config: ml_collections.ConfigDict, workdir: str):
+  `workdir` is where `run()` writes checkpoints, logs and results; a Trainer that only steps
+  or evaluates (the bench, the experiments, tests) needs none.
+  """
+
+  def __init__(self, config: ml_collections.ConfigDict, workdir: str | None = None):
     validate(config)
     self.config, self.workdir = config, workdir
     self.task = tasks.build(config)
@@ -204,7 +219,9 @@ class Trainer:
       loss_fn=self.task.loss_fn,
       accum=config.train.grad_accum,
     )
-    self._train_step = jax.jit(
+    # The one train step (see the module docstring); `.lower(state, batch)` compiles it ahead
+    # of time with exactly the shardings and donation the training loop uses.
+    self.train_step = jax.jit(
       step,
       in_shardings=(self.shardings, batch_sharding),
       out_shardings=(self.shardings, None),
@@ -220,6 +237,7 @@ class Trainer:
   # ----------------------------------------------------------------------------- state
 
   def init_state(self):
+    """The initial sharded state {step, params, opt_state, rng} (params from `init_from` if set)."""
     state = self._init(self._rng)
     if self.config.init_from:
       state = self._load_init_from(state)
@@ -327,8 +345,20 @@ class Trainer:
 
   # ----------------------------------------------------------------------------- training
 
+  def batch(self, step: int) -> dict:
+    """The global batch of `step`, as global jax Arrays: this process reads only its own rows
+    of the (seed, step)-determined order, exactly as `run()` feeds `train_step`."""
+    size = self.config.train.batch_size
+    src = self.task.splits["train"]
+    idx = train_indices(len(src), self.config.seed, step, size)[local_slice(size)]
+    return global_batch(src.batch(idx), self.mesh)
+
   def run(self) -> dict:
+    """Trains (resuming from the workdir's latest checkpoint) to `train.steps`, evaluating and
+    checkpointing on schedule; writes config.json, metrics.jsonl and results.json."""
     cfg, workdir = self.config, self.workdir
+    if workdir is None:
+      raise ValueError("Trainer.run() needs a workdir: Trainer(config, workdir)")
     t = cfg.train
     t_start = time.perf_counter()
     is_main = jax.process_index() == 0
@@ -349,7 +379,6 @@ class Trainer:
       write_json(os.path.join(workdir, "config.json"), cfg.to_dict())
     n_params = checkpoints.tree_size(self.abstract_state["params"])
     logger = MetricLogger(workdir, total=t.steps, initial=start, enabled=is_main)
-    train_src = self.task.splits["train"]
     pending, t_last, s_last, train_time = [], time.perf_counter(), start, 0.0
     val_metrics = {}
 
@@ -377,8 +406,7 @@ class Trainer:
 
     try:
       for step in range(start, t.steps):
-        idx = train_indices(len(train_src), cfg.seed, step, t.batch_size)[local_slice(t.batch_size)]
-        state, metrics = self._train_step(state, global_batch(train_src.batch(idx), self.mesh))
+        state, metrics = self.train_step(state, self.batch(step))
         pending.append(metrics)
         if _STEP_DELAY:  # test hook: slows steps so a test can SIGKILL mid-run
           time.sleep(_STEP_DELAY)
@@ -427,14 +455,8 @@ class Trainer:
     return results
 
 
-def write_json(path: str, obj) -> None:
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
-    json.dump(obj, f, indent=2, sort_keys=True, default=str)
-  os.replace(tmp, path)
-
-
 def train_and_evaluate(config, workdir: str) -> dict:
+  """`fnetlab train`: validates the config, then trains / resumes in `workdir`."""
   trainer = Trainer(config, workdir)  # validates everything before the workdir is touched
   os.makedirs(workdir, exist_ok=True)
   return trainer.run()
