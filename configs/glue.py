@@ -27,7 +27,7 @@ from that workdir (`init_inherit`), and the classification head starts fresh:
   fnetlab sweep --config=configs/glue.py:task=rte --sweep=lr --workdir=runs/glue/rte \\
       --set=init_from=runs/fnet-base-hf --set=data.dir=$HOME/tfds
   fnetlab eval --workdir=runs/glue/mnli_fnet --split=validation_mismatched  # MNLI-mm
-  python -m fnetlab.glue_table runs/glue/*/  # the summary table
+  fnetlab report --workdir=runs/glue  # the GLUE summary table
 
 Args: task=cola|sst2|mrpc|qqp|stsb|mnli|qnli|rte|wnli, mixer=<registry name> (without
 init_from), size=tiny|small|base|large, runlocal (tiny model, inputs of 128, 200 steps; still

@@ -16,9 +16,10 @@ report also gives a lower bound on the worker model's all-position loss: its non
 positions see only their own character, so they can do no better than the empirical
 conditional entropy H(next | current) of those positions.
 
-Method. Every model is built by the training system (`fnetlab.train.loop.Trainer`: the same
-task, jitted train step, optimiser and evaluation as `fnetlab train`) from
-configs/lm/shakespeare.py. The train step is compiled ahead of time, outside the budget.
+Method. Every model is built by the training system's public API (`fnetlab.train.trainer.Trainer`:
+the same task, batches (`trainer.batch(step)`), jitted train step (`trainer.train_step`),
+optimiser and evaluation as `fnetlab train`) from configs/lm/shakespeare.py. The train step is
+compiled ahead of time (`trainer.train_step.lower(...).compile()`), outside the budget.
 Training time is the wall time of the training steps (host batch assembly included; the
 host waits for every step), evaluations excluded. The models are trained in interleaved
 rounds (budget/rounds seconds each, then a full validation pass), so load from other
@@ -35,24 +36,22 @@ corpus (first 500k characters: 450k train, 50k validation) and raises the learni
 from __future__ import annotations
 
 import datetime
-import importlib.util
 import json
 import math
 import os
 import platform
 import shlex
 import sys
-import tempfile
 import time
 
 import jax
 import numpy as np
 from absl import flags
 
+from fnetlab.common import checkpoints
+from fnetlab.common import config as config_lib
 from fnetlab.mixers.worker import worker_positions
-from fnetlab.tasks.base import train_indices
-from fnetlab.train import checkpoints
-from fnetlab.train.loop import Trainer, global_batch
+from fnetlab.train.trainer import Trainer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_FILE = os.path.join(REPO, "configs", "lm", "shakespeare.py")
@@ -94,11 +93,8 @@ flags.DEFINE_bool(
 
 
 def load_config(mixer: str):
-  spec = importlib.util.spec_from_file_location("lm_shakespeare_config", CONFIG_FILE)
-  module = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(module)
   arg = f"mixer={mixer}" + (f",interval={FLAGS.interval}" if mixer == "worker" else "")
-  return module.get_config(arg)
+  return config_lib.load(f"{CONFIG_FILE}:{arg}")
 
 
 def make_config(mixer: str, scale: dict):
@@ -120,25 +116,19 @@ class Run:
 
   def __init__(self, mixer: str, config):
     self.mixer, self.config = mixer, config
-    self.trainer = Trainer(config, tempfile.mkdtemp(prefix=f"budget_{mixer}_"))
+    self.trainer = Trainer(config)  # no workdir: this script saves no checkpoints
     self.state = self.trainer.init_state()
     self.params = checkpoints.tree_size(self.state["params"])
-    self.src = self.trainer.task.splits["train"]
     self.step, self.train_time, self.curve, self.train_losses = 0, 0.0, [], []
     t = time.perf_counter()
-    # The loop's own jitted step, compiled ahead of time so compilation is outside the budget.
-    self.compiled = self.trainer._train_step.lower(self.state, self._batch(0)).compile()
+    # The training loop's own step, compiled ahead of time so compilation is outside the budget.
+    self.compiled = self.trainer.train_step.lower(self.state, self.trainer.batch(0)).compile()
     self.compile_s = time.perf_counter() - t
-
-  def _batch(self, step):
-    bs = self.config.train.batch_size
-    idx = train_indices(len(self.src), self.config.seed, step, bs)
-    return global_batch(self.src.batch(idx), self.trainer.mesh)
 
   def train_for(self, seconds: float) -> None:
     start, losses = time.perf_counter(), []
     while time.perf_counter() - start < seconds:
-      self.state, metrics = self.compiled(self.state, self._batch(self.step))
+      self.state, metrics = self.compiled(self.state, self.trainer.batch(self.step))
       losses.append(float(jax.block_until_ready(metrics["train_loss"])))
       self.step += 1
     self.train_time += time.perf_counter() - start
@@ -188,7 +178,7 @@ def nonworker_floor(config, interval: int) -> dict:
   H(next | current) of exactly those (current, next) pairs. With update_nonworkers=False and
   no position table, the worker model's logits there are such a function, so this bounds
   its non-worker loss from below, whatever the training."""
-  from fnetlab.tasks import lm
+  from fnetlab.data import lm
 
   data = config.data
   texts = lm.load_texts(data)
@@ -267,7 +257,7 @@ def verdict(result: dict) -> list[str]:
       f"worker model's all-position loss is therefore at least {frac:.2f} x {h:.3f} = "
       f"{frac * h:.3f} nats on this validation split (about {frac * h + (1 - frac) * 1.3:.2f} "
       "if its workers matched the seed's 1.30). The seed's attention baseline reached 1.44 "
-      "nats in its 5-minute budget and 1.248 at 2000 steps on TinyShakespeare (REFERENCE.md; "
+      "nats in its 5-minute budget and 1.248 at 2000 steps on TinyShakespeare (docs/sources.md; "
       "a different Shakespeare text, so this comparison is indicative). Under an "
       "all-position loss the worker model can lead only while attention is above that floor, "
       "early in training."
