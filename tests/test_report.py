@@ -154,3 +154,19 @@ def test_help_lists_every_flag(capsys):
   out = capsys.readouterr().out
   for flag in report_cmd.FLAGS:
     assert f"--{flag.name}" in out
+
+
+def test_results_package_needs_no_jax():
+  """The results package reads files and writes tables: importing it (the report and every
+  table) loads neither jax nor any model code, so reports work wherever the files are."""
+  import subprocess
+  import sys
+
+  code = (
+    "import sys, fnetlab.results.report, fnetlab.results.bench;"
+    "bad = sorted(m for m in sys.modules if m == 'jax' or m.startswith(('jax.', 'fnetlab.models',"
+    " 'fnetlab.mixers', 'fnetlab.train', 'fnetlab.tasks', 'fnetlab.bench')));"
+    "print(bad); sys.exit(1 if bad else 0)"
+  )
+  proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+  assert proc.returncode == 0, proc.stdout + proc.stderr
