@@ -123,6 +123,31 @@ def test_lra_and_glue_tables_under_one_root(tmp_path, capsys):
   assert "## LRA" not in out and "CoLA (acc)" in out and "(paper)" not in out
 
 
+def test_seed_runs_of_a_sweep_point_share_its_overrides(tmp_path, capsys):
+  """`fnetlab sweep --seeds` writes ROOT/<point>/seed-<k>/: each is a row keyed by its path,
+  with its seed and its point's overrides, ready to be grouped over seeds."""
+  sweep_root(tmp_path, {"mixer-fourier": {"model.mixer": "fourier"}})
+  for seed in (0, 1):
+    workdir(
+      tmp_path / "mixer-fourier" / f"seed-{seed}",
+      "listops",
+      "fourier",
+      {"accuracy": 0.3},
+      seed=seed,
+    )
+  failed = tmp_path / "mixer-fourier" / "seed-2"
+  failed.mkdir()
+  (failed / "failed.json").write_text(json.dumps({"error": "boom", "overrides": {"seed": 2}}))
+  report(tmp_path, capsys)
+  with open(tmp_path / "summary.csv") as f:
+    rows = {r["point"]: r for r in csv.DictReader(f)}
+  assert set(rows) == {f"mixer-fourier/seed-{k}" for k in range(3)}
+  for k in range(3):
+    row = rows[f"mixer-fourier/seed-{k}"]
+    assert row["seed"] == str(k) and json.loads(row["overrides"]) == {"model.mixer": "fourier"}
+  assert rows["mixer-fourier/seed-2"]["status"] == "failed"
+
+
 def test_no_task_table_without_its_runs(tmp_path, capsys):
   workdir(tmp_path / "a", "lm", "attention", {"loss": 1.4})
   out = report(tmp_path, capsys)

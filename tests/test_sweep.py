@@ -132,7 +132,8 @@ def test_run_skip_resume_fail_and_report(sweep_config, tmp_path):
   assert ok["status"] == "ok" and int(ok["step"]) == 4 and int(ok["params"]) > 0
   truth = json.load(open(os.path.join(root, "mixer-fourier", "results.json")))
   assert float(ok["test_accuracy"]) == pytest.approx(truth["test"]["accuracy"], abs=1e-4)
-  assert "mixer-attention_num_heads-3 | failed" in text
+  failed_line = next(x for x in text.splitlines() if x.startswith("| mixer-attention_num_heads-3 |"))
+  assert "| failed |" in failed_line
   assert "## LRA" in text and "| fourier | " in text and "FNet (paper)" in text
   for name in ("summary.md", "curves.png", "pareto.png"):
     assert os.path.getsize(os.path.join(root, name)) > 0

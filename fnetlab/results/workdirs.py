@@ -116,29 +116,45 @@ class Run:
   config: dict  # config.json ({} if absent)
   overrides: dict  # the sweep point's overrides ({} outside a sweep)
   error: str | None = None  # failed.json's error
-
-  @property
-  def seed(self):
-    return self.config.get("seed")
+  seed: int | None = None  # config.json's seed (a run that failed first: its sweep seed)
 
   @property
   def task(self):
     return self.results.get("task") or self.config.get("task")
 
 
+def sweep_overrides(workdir: str, root: str | None = None) -> dict:
+  """The overrides of the sweep point `workdir` belongs to: the nearest sweep.json above it
+  (up to `root`) names the point by the first folder below that sweep root, so a seed's
+  workdir (`<sweep root>/<point>/seed-<k>/`) finds its point's overrides too."""
+  here = os.path.abspath(workdir)
+  top = os.path.abspath(root) if root else None
+  parent = os.path.dirname(here)
+  while True:
+    points = read_sweep(parent)
+    if points:
+      return points.get(os.path.relpath(here, parent).split(os.sep)[0], {})
+    if top is None or parent == top or not parent.startswith(top + os.sep):
+      return {}
+    parent = os.path.dirname(parent)
+
+
 def read_run(workdir: str, root: str | None = None) -> Run:
-  """The Run of `workdir`; `root` names the point (relative path) and finds its sweep.json."""
-  name = os.path.basename(os.path.abspath(workdir))
+  """The Run of `workdir`; `root` names the point (its path under root) and bounds the search
+  for its sweep.json."""
   inside = root and os.path.abspath(workdir) != os.path.abspath(root)
-  point = os.path.relpath(workdir, root) if inside else name
-  overrides = read_sweep(os.path.dirname(os.path.abspath(workdir))).get(name, {})
+  point = os.path.relpath(workdir, root) if inside else os.path.basename(os.path.abspath(workdir))
+  overrides = sweep_overrides(workdir, root)
   config = read_config(workdir)
+  seed = config.get("seed")
   if os.path.isfile(os.path.join(workdir, FAILED)):
     failed = read_json(os.path.join(workdir, FAILED))
-    return Run(workdir, point, "failed", {}, config, overrides, str(failed.get("error", "")))
+    seed = seed if seed is not None else (failed.get("overrides") or {}).get("seed")
+    error = str(failed.get("error", ""))
+    return Run(workdir, point, "failed", {}, config, overrides, error, seed)
   if os.path.isfile(os.path.join(workdir, RESULTS)):
-    return Run(workdir, point, "ok", read_results(workdir), config, overrides)
-  return Run(workdir, point, "incomplete", {}, config, overrides)
+    return Run(workdir, point, "ok", read_results(workdir), config, overrides, seed=seed)
+  return Run(workdir, point, "incomplete", {}, config, overrides, seed=seed)
 
 
 def read_runs(root: str) -> list[Run]:
