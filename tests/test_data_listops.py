@@ -218,3 +218,31 @@ def test_ids_do_not_depend_on_hash_seed():
 def test_unknown_token_is_named():
   with pytest.raises(DataError, match=r"unknown ListOps token '\[FIRST'"):
     listops.encode(["( ( [FIRST 1 ) 2 ) ] )"], max_len=10)
+
+
+# ----------------------------------------------------------------------------- model inputs
+
+
+def test_load_sources_prepend_cls_and_pad(tmp_path):
+  rows = [("( ( [MAX 4 ) 3 ) ] )", 4), ("( ( ( [SM 5 ) 7 ) ] )", 2)]
+  listops.write_tsv(tmp_path, {s: rows for s in listops.SPLITS})
+  src = listops.load_sources(tmp_path, max_len=6)
+  assert sorted(src) == ["test", "train", "validation"]
+  b = src["validation"].batch(np.arange(2))
+  v = listops.VOCAB
+  # CLS, then the bracket-free tokens with "]" as X, truncated to max_len - 1, pad 0.
+  assert b["inputs"].tolist() == [
+    [listops.CLS_ID, v["[MAX"], v["4"], v["3"], v["X"], 0],
+    [listops.CLS_ID, v["[SM"], v["5"], v["7"], v["X"], 0],
+  ]
+  assert b["mask"].tolist() == [[True] * 5 + [False]] * 2
+  assert b["label"].tolist() == [4, 2] and listops.CLS_ID == listops.VOCAB_SIZE
+
+
+def test_unknown_token_in_a_file_names_file_and_line(tmp_path):
+  listops.write_tsv(tmp_path, {s: [("( ( [MAX 4 ) 3 ) ] )", 4)] for s in listops.SPLITS})
+  path = listops.split_path(tmp_path, "val")
+  path.write_text("Source\tTarget\n( ( [MAX 4 ) 3 ) ] )\t4\n\n( ( [FIRST 4 ) 3 ) ] )\t4\n")
+  with pytest.raises(DataError, match=r"\[FIRST") as err:
+    listops.load_sources(tmp_path, max_len=16)
+  assert str(err.value).startswith(f"{path}:4: ") and "\n" not in str(err.value)

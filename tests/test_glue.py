@@ -26,15 +26,17 @@ import pytest
 from scipy import stats
 from sklearn import metrics as skm
 
+from fnetlab.common.errors import UserError
+from fnetlab.data import glue as data_glue
+from fnetlab.data import pretrain as data_pretrain
 from fnetlab.data import tokenizer as tokenization
-from fnetlab.errors import UserError
-from fnetlab.tasks import glue, pretrain
+from fnetlab.tasks import glue
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def load_config(name, arg):
-  from fnetlab.sweep import load_config as load
+  from fnetlab.commands.sweep import load_config as load
 
   return load(f"{os.path.join(ROOT, 'configs', name)}:{arg}")
 
@@ -147,7 +149,7 @@ def test_glue_source_batches_pairs_and_labels():
     {"sentence1": b"Hi", "sentence2": "yo!", "label": np.float32(3.5)},
     {"sentence1": "A", "sentence2": "B", "label": np.float32(0.25)},
   ]
-  batch = glue.GlueSource(rows, glue.PAIR, tok, 8, regression=True).batch(np.array([1, 0]))
+  batch = data_glue.GlueSource(rows, glue.PAIR, tok, 8, regression=True).batch(np.array([1, 0]))
   h, i, y, o, bang = (ord(ch) + 4 for ch in "hiyo!")
   np.testing.assert_array_equal(batch["inputs"][1], [1, h, i, 2, y, o, bang, 2])
   np.testing.assert_array_equal(batch["inputs"][0], [1, ord("a") + 4, 2, ord("b") + 4, 2, 0, 0, 0])
@@ -230,7 +232,7 @@ def test_mask_tokens_counts_and_80_10_10_split():
     ids, _ = tokenization.pack_pair(tok, rng.choice(normal, la), rng.choice(normal, lb), length)
     seqs.append(ids)
     expected.append(min(80, max(1, int(round((la + lb) * 0.15)))))
-  out = [pretrain.mask_tokens(s, rng, tok, normal) for s in seqs]
+  out = [data_pretrain.mask_tokens(s, rng, tok, normal) for s in seqs]
   kinds = {"mask": 0, "random": 0, "kept": 0}
   chosen = candidates = 0
   for s, o, n in zip(seqs, out, expected, strict=True):
@@ -264,7 +266,7 @@ def test_mask_tokens_caps_predictions_at_80():
   tok = tokenization.ByteTokenizer()
   rng = np.random.default_rng(3)
   ids = np.concatenate([[tok.cls_id], rng.choice(tok.normal_ids, 1000), [tok.sep_id]])
-  out = pretrain.mask_tokens(ids, rng, tok, tok.normal_ids, max_predictions=80)
+  out = data_pretrain.mask_tokens(ids, rng, tok, tok.normal_ids, max_predictions=80)
   assert out["mlm_positions"].shape == (80,) and out["mlm_weights"].sum() == 80
 
 
@@ -274,7 +276,7 @@ def test_nsp_example_is_a_pair_of_the_run_in_or_out_of_order():
   first, second = tok.encode_batch(["first line", "second"])
   labels = set()
   for seed in range(12):
-    ex = pretrain.make_example(
+    ex = data_pretrain.make_example(
       [first, second], np.random.default_rng(seed), tok, tok.normal_ids, 32, cfg
     )
     ids = ex["inputs"].copy()
@@ -290,11 +292,11 @@ def test_nsp_example_is_a_pair_of_the_run_in_or_out_of_order():
 
 def test_pack_runs_and_window():
   lines = [np.arange(n, dtype=np.int32) for n in (3, 4, 5, 10, 1)]
-  runs = pretrain.pack_runs(lines, 8)
+  runs = data_pretrain.pack_runs(lines, 8)
   # 10 is cut to 8; the last line (1 token) alone cannot be split, so it is dropped
   assert [[len(x) for x in r] for r in runs] == [[3, 4], [5], [8]]
-  assert [len(x) for x in pretrain.window(lines, 1, 9)] == [4, 5]
-  assert [len(x) for x in pretrain.window(lines, 3, 6)] == [6]  # the first line is cut
+  assert [len(x) for x in data_pretrain.window(lines, 1, 9)] == [4, 5]
+  assert [len(x) for x in data_pretrain.window(lines, 3, 6)] == [6]  # the first line is cut
 
 
 def test_text_dir_corpus_is_a_pure_function_of_seed_and_index(tmp_path):
@@ -303,12 +305,12 @@ def test_text_dir_corpus_is_a_pure_function_of_seed_and_index(tmp_path):
   c = load_config("pretrain.py", "source=text_dir,runlocal")
   c.data.text_dir, c.data.val_fraction, c.data.max_len = str(tmp_path), 0.25, 32
   tok = tokenization.ByteTokenizer()
-  docs = pretrain.local_documents(c.data)
+  docs = data_pretrain.local_documents(c.data)
   assert docs[0].startswith("Alpha one") and docs[1].startswith("line 0 of b")  # sorted files
-  train, val = pretrain.local_runs(docs, tok, 29, 0.25)
+  train, val = data_pretrain.local_runs(docs, tok, 29, 0.25)
   held_out = {tok.decode(x) for r in val for x in r}
   assert "line 39 of b" in held_out and "line 0 of b" not in held_out
-  src = pretrain.RunSource(train, tok, 32, c.data, seed=7, copies=3)
+  src = data_pretrain.RunSource(train, tok, 32, c.data, seed=7, copies=3)
   assert len(src) == 3 * len(train)
   one, again = src.batch(np.array([5, 2])), src.batch(np.array([2, 5]))
   for key in one:
@@ -318,14 +320,14 @@ def test_text_dir_corpus_is_a_pure_function_of_seed_and_index(tmp_path):
   assert not np.array_equal(first["inputs"], copy["inputs"])
   with pytest.raises(UserError, match="data.text_dir="):
     c.data.text_dir = str(tmp_path / "none")
-    pretrain.local_documents(c.data)
+    data_pretrain.local_documents(c.data)
 
 
 def test_document_source_skips_empty_documents():
   tok = tokenization.ByteTokenizer()
   cfg = load_config("pretrain.py", "runlocal").data
   docs = [{"text": "\n \n"}, {"text": b"one line\nanother line\nthird"}]
-  batch = pretrain.DocumentSource(docs, tok, 32, cfg, seed=0).batch(np.array([0, 1]))
+  batch = data_pretrain.DocumentSource(docs, tok, 32, cfg, seed=0).batch(np.array([0, 1]))
   for row in batch["inputs"]:  # document 0 has no tokens: item 0 is built from document 1
     assert np.sum(row == tok.sep_id) == 2 and row[0] == tok.cls_id
   assert batch["mlm_positions"].shape == (2, cfg.max_predictions)
@@ -351,7 +353,7 @@ def test_missing_glue_data_is_a_user_error_and_never_downloads(tmp_path):
   c = load_config("glue.py", "task=rte,runlocal")
   c.data.dir = str(tmp_path / "tfds")
   with pytest.raises(UserError, match=r"tfds build glue/rte --file_format=array_record"):
-    glue.load_splits("rte", c.data)
+    data_glue.load_splits("rte", glue.GLUE["rte"].splits, c.data)
   assert not os.path.exists(tmp_path / "tfds" / "glue" / "rte" / "2.0.0" / "dataset_info.json")
 
 
@@ -375,7 +377,7 @@ def tiny(c):
 @pytest.fixture(scope="module")
 def pretrained(tmp_path_factory):
   """A tiny model pretrained for 40 steps on the first 60k characters of Shakespeare."""
-  from fnetlab.train.loop import Trainer
+  from fnetlab.train.trainer import Trainer
 
   c = tiny(load_config("pretrain.py", "runlocal"))
   c.data.max_chars = 60000
@@ -414,7 +416,7 @@ def finetune_config(task, init_from, steps=3):
 def restored_trainer(c, workdir, source_params):
   """A Trainer for `c` after checking its step-0 params: the backbone equals `source_params`'s,
   the head equals a fresh initialisation (the same Trainer with init_from cleared)."""
-  from fnetlab.train.loop import Trainer
+  from fnetlab.train.trainer import Trainer
 
   trainer = Trainer(c, workdir)
   restored = flat(trainer.init_state()["params"])
@@ -435,7 +437,7 @@ def restored_trainer(c, workdir, source_params):
 
 
 def test_finetune_sst2_from_pretraining(pretrained, tmp_path):
-  from fnetlab.train import checkpoints
+  from fnetlab.common import checkpoints
 
   pt_dir = pretrained[0]
   c = finetune_config("sst2", pt_dir)
@@ -453,7 +455,7 @@ def test_finetune_sst2_from_pretraining(pretrained, tmp_path):
 def test_finetune_stsb_from_pretraining_under_mock_data(pretrained, tmp_path):
   import tensorflow_datasets as tfds
 
-  from fnetlab.train import checkpoints
+  from fnetlab.common import checkpoints
 
   pt_dir = pretrained[0]
   c = finetune_config("stsb", pt_dir)
@@ -473,7 +475,7 @@ def test_finetune_from_import_hf(spm_path, tmp_path):
   import shutil
 
   from fnetlab import cli
-  from fnetlab.train import checkpoints
+  from fnetlab.common import checkpoints
 
   hf_dir = tmp_path / "hf"
   config = transformers.FNetConfig(

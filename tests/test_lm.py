@@ -23,13 +23,14 @@ import pytest
 from flax import linen as nn
 
 from fnetlab import cli
+from fnetlab.common.errors import UserError
+from fnetlab.data import lm as data_lm
 from fnetlab.data import shakespeare
 from fnetlab.data.errors import DataError
-from fnetlab.common.errors import UserError
-from fnetlab.tasks.sampling import Sampler
 from fnetlab.mixers.worker import worker_positions
 from fnetlab.models import spec_from_config
 from fnetlab.tasks import lm
+from fnetlab.tasks.sampling import Sampler
 
 CONFIG_FILE = os.path.join(os.path.dirname(__file__), os.pardir, "configs", "lm", "shakespeare.py")
 TEXT = (
@@ -126,7 +127,7 @@ def test_tfds_source_with_mock_data():
   c.data.source, c.data.block_size = "tfds", 4
   c.model.d_model, c.model.num_layers, c.model.d_ff, c.model.num_heads = 8, 1, 16, 2
   with tfds.testing.mock_data(num_examples=1):
-    texts = lm.load_texts(c.data)
+    texts = data_lm.load_texts(c.data)
     task = lm.build(c)
   assert set(task.splits) == {"train", "validation", "test"}
   tokens = task.splits["test"].arrays["token_weight"].sum()
@@ -174,7 +175,7 @@ def test_loss_covers_every_position_of_the_whole_validation_split(mixer, text_di
   c = tiny_config(mixer, text_dir)
   task = lm.build(c)
   params = init(task, seed=1)
-  val_ids = lm.load_vocab(c.data).encode(lm.load_texts(c.data)["validation"])
+  val_ids = data_lm.load_vocab(c.data).encode(data_lm.load_texts(c.data)["validation"])
   assert len(val_ids) % BLOCK != 1  # the last window is partial, so padding is exercised
 
   # Oracle: cut the raw ids into windows here and predict every character after the first.
@@ -298,7 +299,7 @@ def test_sample_cli_from_a_workdir(text_dir, tmp_path, capsys):
   first = capsys.readouterr().out
   assert first.startswith("ROMEO:") and len(first) == len("ROMEO:") + 5 + 1
 
-  vocab = lm.load_vocab(c.data)
+  vocab = data_lm.load_vocab(c.data)
   spec = spec_from_config(c.model, vocab_size=vocab.size)
   want = Sampler(spec, params, BLOCK, temperature=1.0).generate(vocab.encode("ROMEO:"), 5, seed=3)
   assert first[len("ROMEO:") : -1] == vocab.decode(want)

@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from fnetlab.data import pathfinder
+from fnetlab.common.errors import UserError
+from fnetlab.data import lra as data_lra
+from fnetlab.data import pathfinder, tfds_source
 from fnetlab.data.errors import DataError
-from fnetlab.errors import UserError
 from fnetlab.tasks import lra
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -94,8 +95,8 @@ def test_runlocal_shrinks_everything():
 
 def test_text_bytes_match_the_byte_encoder_rule():
   texts = [b"ab", "h\u00e9llo w\u00f6rld".encode(), b"x" * 40]
-  tokens, lengths = lra.pack_bytes(texts, 8)
-  src = lra.TokenSource(tokens, lengths, [0, 1, 0], offset=1, cls_id=257)
+  tokens, lengths = data_lra.pack_bytes(texts, 8)
+  src = data_lra.TokenSource(tokens, lengths, [0, 1, 0], offset=1, cls_id=257)
   batch = src.batch(np.arange(3))
   for row, mask, text in zip(batch["inputs"], batch["mask"], texts, strict=True):
     want = [257] + [b + 1 for b in text[:8]]  # ByteTextEncoder: byte + 1, pad 0
@@ -106,13 +107,13 @@ def test_text_bytes_match_the_byte_encoder_rule():
 
 def test_grayscale_matches_tf_rgb_to_grayscale():
   # tf.image.rgb_to_grayscale(uint8): trunc(255.5 * (0.2989 r + 0.5870 g + 0.1140 b) / 255).
-  assert lra.grayscale(np.asarray([[255, 255, 255]], np.uint8)).tolist() == [255]
-  assert lra.grayscale(np.asarray([[255, 0, 0]], np.uint8)).tolist() == [76]
-  assert lra.grayscale(np.asarray([[0, 255, 0]], np.uint8)).tolist() == [149]
-  assert lra.grayscale(np.asarray([[0, 0, 255]], np.uint8)).tolist() == [29]
+  assert data_lra.grayscale(np.asarray([[255, 255, 255]], np.uint8)).tolist() == [255]
+  assert data_lra.grayscale(np.asarray([[255, 0, 0]], np.uint8)).tolist() == [76]
+  assert data_lra.grayscale(np.asarray([[0, 255, 0]], np.uint8)).tolist() == [149]
+  assert data_lra.grayscale(np.asarray([[0, 0, 255]], np.uint8)).tolist() == [29]
   rgb = np.random.default_rng(0).integers(0, 256, (4000, 3), dtype=np.uint8)
   exact = (rgb.astype(np.float64) / 255) @ [0.2989, 0.5870, 0.1140] * 255.5
-  got = lra.grayscale(rgb).astype(np.int64)
+  got = data_lra.grayscale(rgb).astype(np.int64)
   near_integer = np.abs(exact - np.round(exact)) < 1e-4  # float32 may land either side
   assert np.array_equal(got[~near_integer], np.floor(exact[~near_integer]).astype(np.int64))
   assert np.all(np.abs(got - exact) < 1.0001)
@@ -126,14 +127,16 @@ def test_image_reads_the_official_cifar_splits(monkeypatch):
     calls.append((name, split))
     return [{"image": rng.integers(0, 256, (32, 32, 3), np.uint8), "label": 3}] * 2
 
-  monkeypatch.setattr(lra, "tfds_split", fake)
+  monkeypatch.setattr(tfds_source, "open_split", fake)
   task = lra.build(get_config("image", "runlocal"))
   assert calls == [("cifar10", "train[:90%]"), ("cifar10", "train[90%:]"), ("cifar10", "test")]
   b = task.splits["test"].batch([0])
   assert b["inputs"].shape == (1, 1025) and b["inputs"][0, 0] == 256 and b["mask"].all()
   assert b["inputs"][0, 1:].max() < 256
 
-  monkeypatch.setattr(lra, "tfds_split", lambda *a: [{"image": np.zeros((28, 28, 3)), "label": 0}])
+  monkeypatch.setattr(
+    tfds_source, "open_split", lambda *a: [{"image": np.zeros((28, 28, 3)), "label": 0}]
+  )
   with pytest.raises(UserError, match=r"cifar10 train\[:90%\].*\(28, 28, 3\)"):
     lra.build(get_config("image", "runlocal"))
 
@@ -262,7 +265,7 @@ def tiny(c):
 
 @pytest.mark.parametrize("task", TASKS)
 def test_each_task_trains_one_step(task, tmp_path, monkeypatch):
-  from fnetlab.train.loop import train_and_evaluate
+  from fnetlab.train.trainer import train_and_evaluate
 
   monkeypatch.setenv("FNETLAB_CACHE", str(tmp_path / "cache"))
   c = tiny(get_config(task, "runlocal"))

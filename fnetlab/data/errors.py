@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from fnetlab.errors import UserError
+from fnetlab.common.errors import UserError
 
 
 class DataError(UserError):

@@ -28,7 +28,7 @@ import os
 
 import numpy as np
 
-from fnetlab.errors import UserError
+from fnetlab.common.errors import UserError
 
 SPECIAL_PIECES = {"cls": "[CLS]", "sep": "[SEP]", "mask": "[MASK]"}
 

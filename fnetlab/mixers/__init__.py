@@ -24,7 +24,7 @@ from fnetlab.mixers.baselines import FFOnly, LinearMixer, RandomMixer
 from fnetlab.mixers.fourier import FourierMixer
 from fnetlab.mixers.lsra import LSRA
 from fnetlab.mixers.spectral import SpectralMixer
-from fnetlab.mixers.worker import WorkerBlock
+from fnetlab.mixers.worker import WorkerBlock, worker_positions
 
 MIXERS: dict[str, type[nn.Module]] = {
   "fourier": FourierMixer,
@@ -62,6 +62,17 @@ def option_names(name: str) -> set[str]:
   """The options (dataclass fields) that mixer `name` accepts."""
   cls = mixer_class(name)
   return {f.name for f in dataclasses.fields(cls) if f.init} - _MODULE_FIELDS
+
+
+def option_value(name: str, options, key: str):
+  """Option `key` of mixer `name` built with `options`: the given value, else the default."""
+  options = dict(options or {})
+  if key in options:
+    return options[key]
+  fields = {f.name: f for f in dataclasses.fields(mixer_class(name)) if f.init}
+  if key not in fields or fields[key].default is dataclasses.MISSING:
+    raise ValueError(f"mixer {name!r} has no option {key!r} with a default")
+  return fields[key].default
 
 
 def is_block(name: str) -> bool:
@@ -115,4 +126,6 @@ __all__ = [
   "mixer_class",
   "names",
   "option_names",
+  "option_value",
+  "worker_positions",
 ]

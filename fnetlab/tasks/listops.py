@@ -10,40 +10,15 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
-
+from fnetlab.common.errors import UserError
 from fnetlab.data import listops
-from fnetlab.errors import UserError
 from fnetlab.models import Classifier, spec_from_config
 from fnetlab.tasks.base import (
-  ArraySource,
   Task,
   classification_loss,
   classification_metrics,
   classification_predict,
-  generate_once,
 )
-
-CLS_ID = listops.VOCAB_SIZE
-SPLIT_FILES = {"train": "train", "validation": "val", "test": "test"}
-
-
-def generated_dir(gen: dict) -> str:
-  """Generates (once) the ListOps TSVs for generator settings `gen`; returns the folder."""
-  return generate_once(
-    "listops",
-    gen,
-    lambda out: all(os.path.exists(listops.split_path(out, s)) for s in listops.SPLITS),
-    lambda tmp: listops.write_tsv(tmp, listops.generate_splits(**gen)),
-  )
-
-
-def encode_split(texts, labels, max_len: int) -> ArraySource:
-  ids = listops.encode(texts, max_len - 1)
-  ids = np.concatenate([np.full((len(ids), 1), CLS_ID, np.int32), ids], axis=1)
-  return ArraySource(
-    {"inputs": ids, "mask": ids != listops.PAD_ID, "label": labels.astype(np.int32)}
-  )
 
 
 def build(config) -> Task:
@@ -55,10 +30,9 @@ def build(config) -> Task:
         "generate ListOps with `fnetlab data listops --out=DIR` or leave data.dir empty"
       )
   else:
-    data_dir = generated_dir(config.data.generate.to_dict())
-  raw = listops.load_splits(data_dir)
-  splits = {name: encode_split(*raw[f], config.model.max_len) for name, f in SPLIT_FILES.items()}
-  spec = spec_from_config(config.model, vocab_size=listops.VOCAB_SIZE + 1, num_classes=10)
+    data_dir = listops.generated_dir(config.data.generate.to_dict())
+  splits = listops.load_sources(data_dir, config.model.max_len)
+  spec = spec_from_config(config.model, vocab_size=listops.CLS_ID + 1, num_classes=10)
   return Task(
     name="listops",
     model=Classifier(spec),

@@ -1,4 +1,4 @@
-"""Pathfinder generator and loader for the official Long Range Arena layout.
+"""The Pathfinder generator: seeded, parallel, and faithful to the official distribution.
 
 Source: the Pathfinder challenge of Linsley et al. 2018 ("Learning long-range spatial
 dependencies with horizontal gated-recurrent units"; generator ``snakes2.py`` in
@@ -17,28 +17,6 @@ What is kept from the official generator:
 * The label is a fair coin. One marker goes on the start of a randomly chosen target snake;
   the other on the end of the same snake (positive, label 1) or of the other snake
   (negative, label 0).
-* Difficulties: ``easy`` / ``medium`` / ``hard`` = 6 / 9 / 14 dashes, written to the official
-  folders ``curv_baseline`` / ``curv_contour_length_9`` / ``curv_contour_length_14`` (LRA uses
-  the last). The dash count does not change with resolution; the dash size does.
-* The official file layout: ``<difficulty>/imgs/<k>/sample_<i>.png`` (grayscale uint8) and
-  ``<difficulty>/metadata/<k>.npy``, which despite the suffix are text lines
-  ``imgs/<k> sample_<i>.png <i> <label> <continuity> <contour_length> <distractor_length>
-  <dash_length> <thickness> <gap> 1``; ``<i>`` restarts at 0 in each folder ``<k>``.
-
-Parameters by resolution (LRA values where LRA gives them):
-
-    res  seed dist.  continuity  marker radius  dash  gap  thickness  distractor paddles
-    32   7           1.0         1.5            2     1    1.0        20
-    64   12          1.8         2.5            3     1    1.25       22
-    128  20          1.8         3              5     2    1.5        35
-
-Seed distance, continuity, marker radius and the distractor budget at 64 are those of LRA's
-``Pathfinder64`` builder. Dash lengths at 32 and 128 are LRA's paddle lengths (2 and 5), the
-gaps about one paddle margin, and the thicknesses 1.0 and 1.5 (LRA: 0.5 drawn at 2x, and 1.5);
-dash length, gap and thickness at 64 are interpolated, with a dash of 3 rather than LRA's
-default 5 so that 14-dash snakes fit in 64 pixels without excessive retries.
-
-Departures from the official generator (all deliberate):
 
 * **Seeded and parallel.** Image ``g`` is drawn from
   ``np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(g,)))``, so the output is
@@ -77,142 +55,15 @@ from __future__ import annotations
 import math
 import multiprocessing as mp
 import os
-import re
-import shutil
 import sys
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from fnetlab.data.errors import DataError
+from fnetlab.data.pathfinder.params import PathfinderParams, params_for
 
-DIFFICULTIES: dict[str, tuple[str, int]] = {
-  "easy": ("curv_baseline", 6),
-  "medium": ("curv_contour_length_9", 9),
-  "hard": ("curv_contour_length_14", 14),
-}
-#: Per-resolution defaults (see the module docstring).
-RESOLUTIONS: dict[int, dict[str, float]] = {
-  32: dict(
-    seed_distance=7.0,
-    continuity=1.0,
-    marker_radius=1.5,
-    dash_length=2.0,
-    dash_gap=1.0,
-    thickness=1.0,
-    distractor_paddles=20,
-  ),
-  64: dict(
-    seed_distance=12.0,
-    continuity=1.8,
-    marker_radius=2.5,
-    dash_length=3.0,
-    dash_gap=1.0,
-    thickness=1.25,
-    distractor_paddles=22,
-  ),
-  128: dict(
-    seed_distance=20.0,
-    continuity=1.8,
-    marker_radius=3.0,
-    dash_length=5.0,
-    dash_gap=2.0,
-    thickness=1.5,
-    distractor_paddles=35,
-  ),
-}
-IMAGES_PER_DIR = 1000
-
-
-def _hint(resolution: int | str = "RES", difficulty: str = "hard") -> str:
-  return (
-    "generate it with `fnetlab data pathfinder --out=DIR "
-    f"--resolution={resolution} --difficulty={difficulty}`"
-  )
-
-
-@dataclass(frozen=True)
-class PathfinderParams:
-  """Everything that defines one Pathfinder image distribution (pixel units)."""
-
-  resolution: int
-  contour_length: int
-  distractor_length: int
-  num_distractors: int
-  seed_distance: float
-  continuity: float
-  marker_radius: float
-  dash_length: float
-  dash_gap: float
-  thickness: float
-  snake_intensity: float = 0.8
-  gap_intensity: float = 0.3
-  angle_step_deg: float = 5.0
-  max_target_tries: int = 500
-  max_distractor_tries: int = 5
-
-  @property
-  def ink_radius(self) -> float:
-    """Distance from a dash's centre line beyond which its pixels are exactly 0."""
-    return self.thickness / 2 + 0.5
-
-  @property
-  def separation(self) -> float:
-    """Minimum centre-line distance between different snakes (no 8-adjacent ink)."""
-    return 2 * self.ink_radius + math.sqrt(2) + 0.05
-
-  @property
-  def marker_extra(self) -> float:
-    """Extra clearance around a marker point: marker ink radius minus dash ink radius, plus
-    half a pixel diagonal because end markers are drawn at the nearest pixel centre."""
-    return self.marker_radius + 0.5 - self.ink_radius + math.sqrt(0.5)
-
-  @property
-  def border(self) -> float:
-    return max(self.marker_radius, self.ink_radius)
-
-
-def difficulty_folder(difficulty: str) -> str:
-  """Official folder name for ``easy|medium|hard`` (folder names pass through)."""
-  if difficulty in DIFFICULTIES:
-    return DIFFICULTIES[difficulty][0]
-  for folder, _ in DIFFICULTIES.values():
-    if difficulty == folder:
-      return folder
-  raise ValueError(
-    f"unknown Pathfinder difficulty {difficulty!r}; use one of {', '.join(DIFFICULTIES)}"
-  )
-
-
-def params_for(
-  resolution: int = 32, difficulty: str = "hard", num_distractors: int | None = None, **overrides
-) -> PathfinderParams:
-  """Parameters for a resolution (32, 64, 128) and difficulty (easy, medium, hard).
-
-  ``num_distractors`` overrides the default count (0 draws only the two target snakes);
-  other keyword arguments override :class:`PathfinderParams` fields.
-  """
-  if resolution not in RESOLUTIONS:
-    raise ValueError(
-      f"unsupported Pathfinder resolution {resolution}; use one of {sorted(RESOLUTIONS)}"
-    )
-  folder = difficulty_folder(difficulty)
-  contour = next(n for f, n in DIFFICULTIES.values() if f == folder)
-  r = dict(RESOLUTIONS[resolution])
-  paddles = int(r.pop("distractor_paddles"))
-  distractor_length = max(1, contour // 3)
-  n_distractors = paddles // distractor_length if num_distractors is None else num_distractors
-  p = PathfinderParams(
-    resolution=resolution,
-    contour_length=contour,
-    distractor_length=distractor_length,
-    num_distractors=int(n_distractors),
-    **r,
-  )
-  return replace(p, **overrides) if overrides else p
+IMAGES_PER_DIR = 1000  # images per folder imgs/<k> of the official layout
 
 
 # --------------------------------------------------------------------------- geometry
@@ -517,7 +368,7 @@ def image_rng(seed: int, index: int) -> np.random.Generator:
   return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
 
 
-# --------------------------------------------------------------------------- datasets
+# --------------------------------------------------------------------------- workers
 
 
 def _image_path(folder: Path, index: int, per_dir: int) -> tuple[str, str, int]:
@@ -586,195 +437,3 @@ def generate(
     labels[start : start + len(lab)] = lab
     images[start : start + len(lab)] = imgs
   return images, labels
-
-
-def write_dataset(
-  out_dir: str | os.PathLike[str],
-  resolution: int = 32,
-  difficulty: str = "hard",
-  num: int = 200_000,
-  seed: int = 0,
-  workers: int | None = None,
-  *,
-  num_distractors: int | None = None,
-  images_per_dir: int = IMAGES_PER_DIR,
-  overwrite: bool = False,
-) -> Path:
-  """Write ``num`` images in the official layout under ``out_dir``; returns the folder.
-
-  Layout: ``<out>/<difficulty folder>/imgs/<k>/sample_<i>.png`` with
-  ``images_per_dir`` images per ``k`` and text metadata ``<out>/<folder>/metadata/<k>.npy``.
-  """
-  params = params_for(resolution, difficulty, num_distractors)
-  folder = Path(out_dir) / difficulty_folder(difficulty)
-  meta_dir = folder / "metadata"
-  if meta_dir.exists() and any(meta_dir.iterdir()):
-    if not overwrite:
-      raise DataError(
-        "Pathfinder data already exists here; pass overwrite=True (--overwrite) "
-        "or choose another --out",
-        path=folder,
-      )
-    shutil.rmtree(meta_dir)
-    shutil.rmtree(folder / "imgs", ignore_errors=True)
-  n_dirs = -(-num // images_per_dir)
-  for k in range(n_dirs):
-    (folder / "imgs" / str(k)).mkdir(parents=True, exist_ok=True)
-  meta_dir.mkdir(parents=True, exist_ok=True)
-  workers = _workers(workers)
-  labels = np.zeros(num, dtype=np.int32)
-  jobs = _jobs(params, seed, num, workers, str(folder), images_per_dir)
-  for start, lab, _ in _run_jobs(jobs, workers):
-    labels[start : start + len(lab)] = lab
-  p = params
-  tail = (
-    f"{p.continuity} {p.contour_length} {p.distractor_length} "
-    f"{p.dash_length} {p.thickness} {p.dash_gap} 1"
-  )
-  for k in range(n_dirs):
-    lines = []
-    for g in range(k * images_per_dir, min(num, (k + 1) * images_per_dir)):
-      sub, name, i = _image_path(folder, g, images_per_dir)
-      lines.append(f"{sub} {name} {i} {labels[g]} {tail}\n")
-    (meta_dir / f"{k}.npy").write_text("".join(lines), encoding="utf-8")
-  return folder
-
-
-def _metadata_rows(path: Path) -> list[tuple[int, list[str]]]:
-  """``(line number, fields)`` of a metadata file (text, or a real ``.npy`` string array)."""
-  raw = path.read_bytes()
-  if raw.startswith(b"\x93NUMPY"):
-    try:
-      arr = np.load(path, allow_pickle=False)
-    except Exception as e:  # noqa: BLE001 - reported to the user as a DataError
-      raise DataError(f"unreadable .npy metadata ({e})", path=path) from None
-    arr = np.atleast_2d(arr)
-    return [(i + 1, [str(x) for x in row]) for i, row in enumerate(arr)]
-  try:
-    text = raw.decode("utf-8")
-  except UnicodeDecodeError:
-    raise DataError("metadata is neither UTF-8 text nor a .npy array", path=path) from None
-  return [(n, line.split()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
-
-
-def _sort_key(path: Path):
-  return (0, int(path.stem)) if path.stem.isdigit() else (1, path.stem)
-
-
-def load_dataset(
-  root: str | os.PathLike[str],
-  difficulty: str = "hard",
-  resolution: int = 32,
-  limit: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-  """Read the official layout into ``(images uint8 [n, res, res], labels int32 [n])``.
-
-  ``root`` holds the difficulty folders (``root/curv_contour_length_14/...``) or is one.
-  Images are ordered by metadata file number, then line; ``limit`` stops after that many
-  usable images. Empty images (0 bytes or all zero, as one released image is) are skipped
-  with a warning.
-  """
-  root = Path(root)
-  folder = root / difficulty_folder(difficulty)
-  if not (folder / "metadata").is_dir() and (root / "metadata").is_dir():
-    folder = root
-  hint = _hint(resolution, difficulty)
-  if not root.exists():
-    raise DataError("Pathfinder data folder not found", path=root, hint=hint)
-  meta_dir = folder / "metadata"
-  if not meta_dir.is_dir():
-    raise DataError("Pathfinder metadata folder not found", path=meta_dir, hint=hint)
-  meta_files = sorted((p for p in meta_dir.iterdir() if p.suffix == ".npy"), key=_sort_key)
-  if not meta_files:
-    raise DataError("no metadata/*.npy files", path=meta_dir, hint=hint)
-
-  from PIL import Image, UnidentifiedImageError
-
-  images: list[np.ndarray] = []
-  labels: list[int] = []
-  for meta in meta_files:
-    if limit is not None and len(images) >= limit:
-      break
-    for lineno, fields in _metadata_rows(meta):
-      if limit is not None and len(images) >= limit:
-        break
-      if len(fields) < 4:
-        raise DataError(
-          f"expected at least 4 fields 'imgs/<k> sample_<i>.png <i> <label>', got {len(fields)}",
-          path=meta,
-          line=lineno,
-        )
-      sub, name, _, label_s = fields[:4]
-      if label_s not in ("0", "1"):
-        raise DataError(f"label {label_s[:20]!r} is not 0 or 1", path=meta, line=lineno)
-      if not re.fullmatch(r"[\w.\-/]+", sub) or not re.fullmatch(r"[\w.\-]+", name):
-        raise DataError(f"bad image path {sub!r} {name!r}", path=meta, line=lineno)
-      img_path = folder / sub / name
-      if not img_path.is_file():
-        raise DataError(
-          f"image {img_path} listed in the metadata does not exist",
-          path=meta,
-          line=lineno,
-        )
-      if img_path.stat().st_size == 0:
-        warnings.warn(f"{img_path}: empty image file, skipped", stacklevel=2)
-        continue
-      try:
-        with Image.open(img_path) as im:
-          arr = np.asarray(im.convert("L"))
-      except (UnidentifiedImageError, OSError) as e:
-        raise DataError(f"unreadable image ({e})", path=img_path) from None
-      if arr.shape != (resolution, resolution):
-        raise DataError(
-          f"image is {arr.shape[1]}x{arr.shape[0]}, expected {resolution}x{resolution}",
-          path=img_path,
-        )
-      if not arr.any():
-        warnings.warn(f"{img_path}: all-zero image, skipped", stacklevel=2)
-        continue
-      images.append(arr)
-      labels.append(int(label_s))
-  if not images:
-    raise DataError("no usable images", path=folder, hint=hint)
-  return np.stack(images), np.asarray(labels, dtype=np.int32)
-
-
-def split_indices(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-  """Deterministic 80/10/10 train/val/test split of ``range(n)`` (LRA: 160k/20k/20k of 200k)."""
-  perm = np.random.default_rng(seed).permutation(n)
-  n_train, n_val = n * 8 // 10, n // 10
-  return perm[:n_train], perm[n_train : n_train + n_val], perm[n_train + n_val :]
-
-
-def sample_grid(
-  images: np.ndarray,
-  labels: np.ndarray,
-  path: str | os.PathLike[str],
-  n: int = 16,
-  tile: int = 128,
-) -> Path:
-  """Save a PNG grid of the first ``n`` images, framed green (label 1) or red (label 0)."""
-  from PIL import Image, ImageDraw
-
-  n = min(n, len(images))
-  if n == 0:
-    raise ValueError("sample_grid needs at least one image")
-  cols = math.ceil(math.sqrt(n))
-  rows = math.ceil(n / cols)
-  pad = 4
-  cell = tile + 2 * pad
-  grid = Image.new("RGB", (cols * cell, rows * cell), (255, 255, 255))
-  draw = ImageDraw.Draw(grid)
-  for j in range(n):
-    r, c = divmod(j, cols)
-    x0, y0 = c * cell, r * cell
-    colour = (40, 170, 60) if int(labels[j]) == 1 else (200, 50, 50)
-    draw.rectangle([x0, y0, x0 + cell - 1, y0 + cell - 1], fill=colour)
-    im = Image.fromarray(np.asarray(images[j], dtype=np.uint8))
-    im = im.resize((tile, tile), Image.Resampling.NEAREST).convert("RGB")
-    grid.paste(im, (x0 + pad, y0 + pad))
-    draw.text((x0 + pad + 3, y0 + pad + 2), str(int(labels[j])), fill=colour)
-  path = Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  grid.save(path)
-  return path

@@ -1,0 +1,113 @@
+"""The encoder set-up that GLUE fine-tuning and MLM + NSP pretraining share: a tokenizer and
+a `ModelSpec`, optionally continued from another workdir.
+
+Continuation (`init_from`): with `init_inherit` (the default) the encoder architecture is
+taken from the `init_from` workdir's config.json (written by `fnetlab train` or `fnetlab
+import-hf`) and written back into `config.model`, so the fine-tuning workdir's config.json
+records the model that was trained; only the head fields (`dropout_rate`, `dtype`,
+`head_hidden`, `num_classes`) stay ours. An empty `data.sentencepiece` likewise inherits the
+tokenizer: the pretraining run's, or `spiece.model` in the directory `import-hf` read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+
+from fnetlab.common.errors import UserError
+from fnetlab.data import tokenizer as tokenization
+from fnetlab.models import ModelSpec, spec_from_config
+
+HEAD_FIELDS = ("dropout_rate", "dtype", "head_hidden", "num_classes")
+
+
+def _init_config(config) -> dict | None:
+  """The init_from workdir's config.json, or None (no init_from, or it is gone: the
+  architecture written back into config.model at training time then stands)."""
+  if not config.get("init_from"):
+    return None
+  from fnetlab.common import checkpoints
+
+  try:
+    return checkpoints.read_config(config.init_from)
+  except UserError:
+    return None
+
+
+def _inherited_tokenizer(init: dict, init_from: str) -> tuple[str, bool | None]:
+  """(sentencepiece path, lower_case) of the init_from workdir; path '' = byte-level."""
+  if "source" in init:  # written by `fnetlab import-hf`
+    hf_dir = init["source"].get("hf_dir", "")
+    path = os.path.join(hf_dir, "spiece.model")
+    if os.path.isfile(path):
+      return path, None
+    raise UserError(
+      f"init_from {init_from}: its Hugging Face directory {hf_dir} has no spiece.model "
+      "(BERT's WordPiece vocab.txt is not supported); set data.sentencepiece"
+    )
+  data = init.get("data", {})
+  return data.get("sentencepiece", ""), data.get("lower_case")
+
+
+def spec_dict(spec: ModelSpec) -> dict:
+  out = dataclasses.asdict(spec)
+  out["mixer_options"] = dict(spec.mixer_options)
+  return out
+
+
+def encoder_setup(config, **overrides) -> tuple[object, ModelSpec]:
+  """(tokenizer, ModelSpec) for an encoder task; see the module doc on `init_inherit`.
+
+  The resolved spec is written back into `config.model` (and the inherited tokenizer into
+  `config.data`), so the workdir's config.json says what was trained."""
+  init = _init_config(config)
+  inherit = init is not None and config.get("init_inherit", True)
+  data = config.data
+  if inherit and not data.sentencepiece:
+    path, lower = _inherited_tokenizer(init, config.init_from)
+    data.sentencepiece = path
+    if lower is not None:
+      data.lower_case = lower
+  tok = tokenization.from_config(data)
+  model = config.model.to_dict()
+  if inherit:
+    src = init.get("model") or {}
+    if not src:
+      raise UserError(f"init_from {config.init_from}: its config.json has no model block")
+    if "vocab_size" in src and int(src["vocab_size"]) != tok.vocab_size:
+      raise UserError(
+        f"init_from {config.init_from}: its vocabulary has {src['vocab_size']} ids but the "
+        f"tokenizer ({data.sentencepiece or 'byte-level'}) has {tok.vocab_size}; set "
+        "data.sentencepiece to the checkpoint's SentencePiece model"
+      )
+    try:
+      arch = spec_dict(spec_from_config({**src, "vocab_size": tok.vocab_size}))
+    except ValueError as e:
+      raise UserError(f"init_from {config.init_from}/config.json: {e}") from None
+    model.update({k: v for k, v in arch.items() if k not in HEAD_FIELDS})
+    logging.info("model architecture from init_from %s: %s", config.init_from, arch)
+  elif model.get("vocab_size") not in (None, tok.vocab_size):
+    raise UserError(
+      f"config key model.vocab_size={model['vocab_size']} does not match the tokenizer's "
+      f"{tok.vocab_size} ids ({data.sentencepiece or 'byte-level'})"
+    )
+  model["vocab_size"] = tok.vocab_size
+  try:
+    spec = spec_from_config(model, **overrides)
+  except ValueError as e:
+    raise UserError(str(e)) from None
+  with config.unlocked():
+    for key, value in spec_dict(spec).items():
+      config.model[key] = value
+  return tok, spec
+
+
+def check_length(config, spec: ModelSpec) -> int:
+  max_len = int(config.data.max_len)
+  if spec.positions == "learned" and max_len > spec.max_len:
+    raise UserError(
+      f"config key data.max_len={max_len} exceeds model.max_len={spec.max_len} "
+      "(the learned position table)"
+    )
+  return max_len
