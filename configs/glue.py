@@ -46,7 +46,7 @@ def get_config(arg=None):
   c = base("glue", values, mixer_options)
   task = values["task"]
   if task not in GLUE:
-    from fnetlab.errors import UserError
+    from fnetlab.common.errors import UserError
 
     raise UserError(f"config arg task={task!r}; valid GLUE tasks: {', '.join(GLUE)}")
   c.init_inherit = True  # with init_from: take its encoder architecture (and tokenizer)

@@ -61,9 +61,11 @@ CONFIG_HELP = (
 )
 
 
-def build_parser(command: str, doc: str, flags: Sequence[Flag], *, config=False, positionals=None):
+def build_parser(
+  command: str, doc: str, flags: Sequence[Flag], *, config=False, positionals=None, prog=None
+):
   parser = _Parser(
-    prog=f"fnetlab {command}",
+    prog=prog or f"fnetlab {command}",
     description=(doc or "").strip(),
     formatter_class=argparse.RawDescriptionHelpFormatter,
     allow_abbrev=False,
@@ -77,8 +79,9 @@ def build_parser(command: str, doc: str, flags: Sequence[Flag], *, config=False,
   for name, help_text in positionals or ():
     parser.add_argument(name, help=help_text, nargs="?")
   for f in flags:
-    default_note = "" if f.default in (None, "", False) or f.multi else f" (default: {f.default})"
-    text = f.help + default_note
+    default_note = "" if f.default in (None, "", False) or f.multi else f" (default: {f.default!r})"
+    choices_note = f" One of: {', '.join(map(str, f.choices))}." if f.choices else ""
+    text = (f.help + choices_note + default_note).replace("%", "%%")  # argparse formats help
     if f.type is bool:
       parser.add_argument(
         f"--{f.name}", nargs="?", const=True, default=f.default, type=_bool, help=text
@@ -108,11 +111,14 @@ def parse(
   *,
   config: bool | str = False,
   positionals: Sequence[tuple[str, str]] = (),
+  prog: str | None = None,
 ) -> argparse.Namespace:
   """Parses argv[1:] (argv[0] is the program name). See the module docstring.
 
-  `config`: False (no --config), True (optional) or "required".
+  `config`: False (no --config), True (optional) or "required". `prog` replaces
+  "fnetlab <command>" in messages (for scripts under experiments/).
   """
+  prog = prog or f"fnetlab {command}"
   args_in = list(argv[1:])
   overrides: dict[str, str] = {}
   rest = []
@@ -120,11 +126,11 @@ def parse(
     if a.startswith("--config."):
       key, eq, value = a[len("--config.") :].partition("=")
       if not eq:
-        raise UserError(f"fnetlab {command}: {a}: write config overrides as --config.KEY=VALUE")
+        raise UserError(f"{prog}: {a}: write config overrides as --config.KEY=VALUE")
       overrides[key] = value
     else:
       rest.append(a)
-  parser = build_parser(command, doc, flags, config=config, positionals=positionals)
+  parser = build_parser(command, doc, flags, config=config, positionals=positionals, prog=prog)
   if "-h" in rest or "--help" in rest:
     parser.print_help(sys.stdout)
     raise HelpShown()
@@ -134,10 +140,10 @@ def parse(
   if config == "required" and not ns.config:
     missing.insert(0, "--config")
   if missing:
-    raise UserError(f"fnetlab {command}: missing required flag(s): {', '.join(missing)}")
+    raise UserError(f"{prog}: missing required flag(s): {', '.join(missing)}")
   if config:
     if overrides and not ns.config:
-      raise UserError(f"fnetlab {command}: --config.{next(iter(overrides))} given without --config")
+      raise UserError(f"{prog}: --config.{next(iter(overrides))} given without --config")
     ns.config_spec = ns.config
     ns.config_overrides = overrides
     ns.config = config_lib.load(ns.config, overrides) if ns.config else None
