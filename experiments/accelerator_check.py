@@ -1,0 +1,691 @@
+"""One prepared accelerator check: environment, on-device tests, bf16 benchmarks, LRA ListOps.
+
+  bash experiments/accelerator_check.sh --out=DIR            # a GPU/TPU node; installs wheelhouse/
+  python experiments/accelerator_check.py --out=DIR [--budget_s=480] [--workdir=SCRATCH]
+  python experiments/accelerator_check.py --out=DIR --smoke  # every stage at tiny size, on CPU
+
+Writes DIR/accelerator_check.md (rewritten after every stage, so a run cut short still leaves
+what it measured), DIR/environment.json, DIR/tests.csv, DIR/bench_lra_text.csv,
+DIR/bench_fnet_base.csv, DIR/listops.csv and DIR/check.log (every stage's output). Scratch
+files (generated data, bench folders) go to --workdir, never to DIR. docs/accelerators.md
+says what each stage measures and how to run the check on a lent machine.
+
+Stages, each a subprocess with a wall-clock share of --budget_s (a stage that finishes early
+leaves its time to ListOps, the stage that uses every second it gets):
+1. environment: devices, versions, memory. Without a GPU or TPU the check stops here with one
+   line and exit status 2, unless --smoke.
+2. tests: the on-device subset of the test suite (mixer oracles, attention kernels fused vs
+   explicit, the bf16 train step, Hugging Face parity), one pytest process, every outcome kept.
+3. bench: `fnetlab bench` in bfloat16: the LRA Text encoder with FNet / attention / spectral /
+   FF-only at N = 512 ... 8192, and FNet-Base against a BERT-Base-sized attention encoder at
+   N = 512 beside the Hugging Face PyTorch peers, with model-FLOPs utilisation.
+4. listops: LRA ListOps at the official configuration (configs/lra/listops.py), FNet and the
+   Transformer, trained with the trainer's own step for as many of the official 5000 steps as
+   the remaining budget allows, then scored on the test split beside the FNet paper's rows.
+   Its data (the official generator settings) is generated in the background from the start,
+   while stages 2 and 3 use the accelerator.
+
+Exit status: 0 when every stage ran and every test passed, 1 otherwise (the report says what),
+2 when there is no accelerator.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import functools
+import json
+import math
+import os
+import re
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+from absl import app, flags
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = os.path.abspath(__file__)
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("out", None, "Folder for the report, CSVs and check.log.")
+flags.DEFINE_bool("smoke", False, "Every stage at tiny size; runs on CPU (the test suite's mode).")
+flags.DEFINE_float("budget_s", 480.0, "Wall-clock budget for all stages together, in seconds.")
+flags.DEFINE_string("workdir", None, "Scratch folder (data, bench outputs); default: a temp dir.")
+flags.DEFINE_float("peak_tflops", None, "Device peak bf16 TFLOP/s for MFU; default: by device.")
+# Internal: the stages that run in their own processes.
+flags.DEFINE_enum("stage", None, ["env", "listops"], "Internal: run one stage in this process.")
+flags.DEFINE_string("result", None, "Internal: the stage's JSON result file.")
+flags.DEFINE_string("go_file", None, "Internal: ListOps trains once this file holds a deadline.")
+
+ACCELERATORS = ("gpu", "cuda", "rocm", "tpu")
+
+# Dense bf16 peak TFLOP/s by device kind (vendor datasheets), for model-FLOPs utilisation.
+PEAK_BF16_TFLOPS = (
+  ("H200", 989.0),
+  ("H100", 989.0),
+  ("A100", 312.0),
+  ("L4", 121.0),
+  ("TPU v4", 275.0),
+  ("TPU v5 lite", 197.0),
+  ("TPU v5e", 197.0),
+  ("TPU v5p", 459.0),
+  ("TPU v6", 918.0),
+)
+
+# ListOps: the FNet paper's test accuracy (%) for its LRA table (FNet, and the Transformer as
+# the FNet authors ran it); docs/accelerators.md.
+LISTOPS_MODELS = (("FNet", "fourier", 35.33), ("Transformer", "attention", 36.06))
+LISTOPS_OFFICIAL_STEPS = 5000
+
+# The on-device test subset: pytest arguments, and how a test id maps to a report group.
+TEST_GROUPS = (
+  ("HF PyTorch parity", ("test_convert_hf",)),
+  ("bf16 train step", ("test_bf16",)),
+  ("attention kernel: fused vs explicit", ("attention", "cudnn", "kernel", "fused")),
+  ("mixer oracles", ("",)),
+)
+
+
+def test_args(smoke: bool) -> list[str]:
+  if smoke:  # one test (with its parameters) per group
+    return [
+      "tests/test_mixers.py::test_fourier_equals_numpy_fft2",
+      "tests/test_mixers.py::test_attention_equals_numpy_oracle",
+      "tests/test_bf16.py::test_bf16_train_step_matches_float32_and_fits_a_batch[attention]",
+      "tests/test_convert_hf.py::test_parity_with_transformers",
+    ]
+  extra = sorted(
+    os.path.join("tests", f)
+    for f in os.listdir(os.path.join(REPO, "tests"))
+    if f.startswith("test_attention") and f.endswith(".py")
+  )
+  return [
+    "tests/test_mixers.py",
+    *extra,
+    "tests/test_bf16.py",
+    "tests/test_convert_hf.py::test_parity_with_transformers",
+  ]
+
+
+def test_group(test_id: str) -> str:
+  low = test_id.lower()
+  return next(name for name, keys in TEST_GROUPS if any(k in low for k in keys))
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+def now() -> float:
+  return time.monotonic()
+
+
+def child_env(workdir: str) -> dict:
+  """The stages' environment: JAX must not take 75% of the GPU (the stages and the PyTorch
+  peer share it), the repository is importable, data is generated into the scratch folder."""
+  env = dict(os.environ)
+  env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+  env["PYTHONUNBUFFERED"] = "1"
+  env["TF_CPP_MIN_LOG_LEVEL"] = env.get("TF_CPP_MIN_LOG_LEVEL", "2")
+  env["FNETLAB_CACHE"] = os.path.join(workdir, "cache")
+  env["HF_HUB_OFFLINE"] = "1"
+  paths = [REPO] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+  env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+  return env
+
+
+class Stage:
+  """A subprocess with a log file and a wall-clock limit; its process group is ended at the
+  limit (a bench or pytest may have children of its own)."""
+
+  def __init__(self, name: str, cmd: list[str], log_path: str, env: dict):
+    self.name, self.cmd, self.log_path = name, cmd, log_path
+    self.log = open(log_path, "w")  # noqa: SIM115  closed in wait()
+    self.log.write(f"$ {shlex.join(cmd)}\n")
+    self.log.flush()
+    self.t0 = now()
+    self.proc = subprocess.Popen(
+      cmd, cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+  def wait(self, timeout: float) -> tuple[int | None, float]:
+    """(return code or None if it was stopped at the limit, seconds it ran)."""
+    try:
+      rc = self.proc.wait(timeout=max(timeout, 0.0))
+    except subprocess.TimeoutExpired:
+      self.stop()
+      rc = None
+    self.log.close()
+    return rc, now() - self.t0
+
+  def stop(self) -> None:
+    for sig, grace in ((signal.SIGTERM, 5.0), (signal.SIGKILL, 5.0)):
+      try:
+        os.killpg(self.proc.pid, sig)
+      except ProcessLookupError:
+        return
+      try:
+        self.proc.wait(timeout=grace)
+        return
+      except subprocess.TimeoutExpired:
+        continue
+
+
+def read_json(path: str):
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except (OSError, ValueError):
+    return None
+
+
+def tail(path: str, lines: int = 5) -> str:
+  try:
+    with open(path, errors="replace") as f:
+      return "".join(f.readlines()[-lines:]).strip()
+  except OSError:
+    return ""
+
+
+def peak_tflops(env_info: dict) -> float | None:
+  if FLAGS.peak_tflops:
+    return FLAGS.peak_tflops
+  kind = ((env_info.get("devices") or [{}])[0]).get("kind", "")
+  return next((v for k, v in PEAK_BF16_TFLOPS if k.lower() in kind.lower()), None)
+
+
+# ------------------------------------------------------------------------- stage: environment
+
+
+def stage_env(result_path: str) -> None:
+  import importlib.metadata
+  import platform
+
+  import jax
+
+  info = {
+    "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    "python": platform.python_version(),
+    "platform": platform.platform(),
+    "cpus": os.cpu_count(),
+    "backend": jax.default_backend(),
+    "matmul_precision": str(jax.config.jax_default_matmul_precision),
+    "env": {
+      k: os.environ[k]
+      for k in ("XLA_PYTHON_CLIENT_PREALLOCATE", "XLA_FLAGS", "CUDA_VISIBLE_DEVICES")
+      if k in os.environ
+    },
+  }
+  devices = []
+  for d in jax.devices():
+    row = {"id": d.id, "platform": d.platform, "kind": d.device_kind}
+    try:
+      stats = d.memory_stats() or {}
+      row["memory_gib"] = round(stats.get("bytes_limit", 0) / 2**30, 1) or None
+    except Exception:  # not every backend reports memory
+      pass
+    devices.append(row)
+  info["devices"] = devices
+  versions = {}
+  for dist in (
+    "jax",
+    "jaxlib",
+    "jax-cuda13-plugin",
+    "jax-cuda12-plugin",
+    "libtpu",
+    "flax",
+    "optax",
+    "orbax-checkpoint",
+    "numpy",
+    "torch",
+    "transformers",
+    "ml_collections",
+    "tensorflow-datasets",
+    "nvidia-cudnn-cu13",
+    "nvidia-cudnn-cu12",
+  ):
+    try:
+      versions[dist] = importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+      pass
+  info["versions"] = versions
+  if shutil.which("nvidia-smi"):
+    q = subprocess.run(
+      ["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
+      capture_output=True,
+      text=True,
+      timeout=30,
+    )
+    info["nvidia_smi"] = q.stdout.strip() or q.stderr.strip()
+  try:
+    import torch
+
+    info["torch_cuda"] = torch.cuda.is_available()
+    if info["torch_cuda"]:
+      info["torch_device"] = torch.cuda.get_device_name(0)
+  except Exception as e:  # torch is optional
+    info["torch_cuda"] = f"unavailable: {type(e).__name__}"
+  with open(result_path, "w") as f:
+    json.dump(info, f, indent=1)
+
+
+# ---------------------------------------------------------------------------- stage: ListOps
+
+
+def listops_config(mixer: str, smoke: bool):
+  from fnetlab.common import config as config_lib
+
+  spec = os.path.join(REPO, "configs", "lra", "listops.py") + f":mixer={mixer}"
+  if not smoke:
+    return config_lib.load(spec)  # the official configuration, unchanged
+  c = config_lib.load(spec + ",runlocal")
+  c.data.generate = dict(
+    num_train=256, num_val=64, num_test=64, min_length=10, max_length=60, max_depth=4, seed=0
+  )
+  c.model.max_len = 64
+  c.train.batch_size = 8
+  c.train.eval_batch_size = 32
+  return c
+
+
+def stage_listops(result_path: str, go_file: str, smoke: bool) -> None:
+  """Generates and encodes the data at once; trains when `go_file` holds a deadline."""
+  from fnetlab.data import listops
+
+  result = {"models": []}
+
+  def save():
+    with open(result_path, "w") as f:
+      json.dump(result, f, indent=1)
+
+  # Both models read one data set: encode it once (tasks.listops calls this per Trainer).
+  listops.load_sources = functools.lru_cache(maxsize=2)(listops.load_sources)
+  configs = [(label, listops_config(mixer, smoke), paper) for label, mixer, paper in LISTOPS_MODELS]
+  t = now()
+  data_dir = listops.generated_dir(configs[0][1].data.generate.to_dict())
+  result["data_generate_s"] = now() - t
+  t = now()
+  sources = listops.load_sources(data_dir, configs[0][1].model.max_len)
+  result["data_load_s"] = now() - t
+  result["data"] = {k: len(v) for k, v in sources.items()}
+  result["data_settings"] = configs[0][1].data.generate.to_dict()
+  print(f"data: {result['data']} in {data_dir}", flush=True)
+  save()
+
+  t = now()
+  while not os.path.exists(go_file):
+    time.sleep(0.2)
+  result["waited_for_go_s"] = now() - t
+  deadline = (read_json(go_file) or {}).get("deadline_unix", 0.0)
+  for i, (label, config, paper) in enumerate(configs):
+    share = (deadline - time.time()) / (len(configs) - i)
+    row = {"model": label, "mixer": config.model.mixer, "paper_test_accuracy": paper}
+    result["models"].append(row)
+    if share < (5.0 if smoke else 30.0):
+      row["error"] = f"skipped: {max(share, 0):.0f} s left"
+      continue
+    try:
+      train_listops(row, config, time.time() + share, smoke)
+    except Exception as e:  # reported in the row; the other model still runs
+      first = (str(e).strip().splitlines() or [""])[0][:200]
+      row["error"] = f"{type(e).__name__}: {first}"
+      traceback.print_exc()
+    print(f"{label}: {row}", flush=True)
+    save()
+
+
+def train_listops(row: dict, config, model_deadline: float, smoke: bool) -> None:
+  """Trains one model with the trainer's own step until 5000 steps or `model_deadline` (less
+  the time kept for evaluation), then scores the validation and test splits."""
+  import jax
+  import numpy as np
+
+  from fnetlab.train.trainer import Trainer
+
+  label, max_steps = row["model"], 10 if smoke else LISTOPS_OFFICIAL_STEPS
+  share = model_deadline - time.time()
+  t = now()
+  trainer = Trainer(config)
+  state = trainer.init_state()
+  row["params"] = int(sum(x.size for x in jax.tree.leaves(state["params"])))
+  state, metrics = trainer.train_step(state, trainer.batch(0))  # compiles
+  jax.block_until_ready(metrics)
+  row["compile_s"] = now() - t
+  # Kept for the two evaluations (2 x 2000 examples at full size, their compile included).
+  train_deadline = model_deadline - (3.0 if smoke else max(15.0, 0.1 * share))
+  step, losses, accs, chunk = 1, [], [], 1 if smoke else 25
+  t_train = now()
+  while step < max_steps:
+    n = min(chunk, max_steps - step)
+    pending = []
+    for _ in range(n):
+      state, metrics = trainer.train_step(state, trainer.batch(step))
+      pending.append(metrics)
+      step += 1
+    host = jax.device_get(pending)  # one host sync per chunk
+    losses += [float(m["train_loss"]) for m in host]
+    accs += [float(m.get("train_accuracy", np.nan)) for m in host]
+    if step % 500 < n or step == max_steps:
+      ms = (now() - t_train) / (step - 1) * 1e3
+      print(
+        f"{label} step {step}: loss {np.mean(losses[-100:]):.4f} "
+        f"acc {np.nanmean(accs[-100:]):.3f} ({ms:.1f} ms/step)",
+        flush=True,
+      )
+    if not all(math.isfinite(x) for x in losses[-n:]):
+      row["error"] = f"non-finite loss by step {step}"
+      break
+    if time.time() + chunk * (now() - t_train) / (step - 1) > train_deadline:
+      break
+  row["steps"] = step
+  row["official_steps"] = LISTOPS_OFFICIAL_STEPS
+  row["train_s"] = now() - t_train
+  row["step_ms"] = row["train_s"] / max(step - 1, 1) * 1e3  # steps after the compiling one
+  row["final_train_loss"] = float(np.mean(losses[-100:])) if losses else None
+  row["final_train_accuracy"] = float(np.nanmean(accs[-100:])) if accs else None
+  t = now()
+  for split in ("validation", "test"):
+    row[f"{split}_accuracy"] = trainer.evaluate(state["params"], split).get("accuracy")
+  row["eval_s"] = now() - t
+
+
+# ------------------------------------------------------------------------------ orchestration
+
+
+class Check:
+  def __init__(self, out: str, workdir: str, budget_s: float, smoke: bool):
+    self.out, self.workdir, self.budget_s, self.smoke = out, workdir, budget_s, smoke
+    self.t0 = now()
+    self.deadline = self.t0 + budget_s
+    self.env_info: dict = {}
+    self.stages: list[dict] = []  # name, status, seconds, limit
+    self.tests: list[dict] = []
+    self.test_failures: list[str] = []
+    self.bench: dict[str, list[dict]] = {}
+    self.bench_cmds: dict[str, str] = {}
+    self.listops: dict = {}
+    self.env = child_env(workdir)
+    self.logs: list[tuple[str, str]] = []
+    self.command = shlex.join([os.path.relpath(SCRIPT, REPO), *sys.argv[1:]])
+
+  def left(self) -> float:
+    return self.deadline - now()
+
+  def run(self, name: str, cmd: list[str], limit: float) -> tuple[int | None, str]:
+    log = os.path.join(self.workdir, f"{name}.log")
+    stage = Stage(name, cmd, log, self.env)
+    rc, secs = stage.wait(limit)
+    self.record(name, rc, secs, limit, log)
+    return rc, log
+
+  def record(self, name, rc, secs, limit, log) -> None:
+    status = "ok" if rc == 0 else ("stopped at its time limit" if rc is None else f"exit {rc}")
+    self.stages.append({"stage": name, "status": status, "seconds": secs, "limit_s": limit})
+    self.logs.append((name, log))
+    print(f"[{now() - self.t0:6.1f}s] {name}: {status} ({secs:.1f}s)", flush=True)
+    self.write_report()
+
+  # -- stages
+
+  def stage_env(self) -> bool:
+    path = os.path.join(self.workdir, "environment.json")
+    cmd = [sys.executable, SCRIPT, "--stage=env", f"--result={path}"]
+    rc, log = self.run("environment", cmd, min(120.0, max(self.left(), 10.0)))
+    self.env_info = read_json(path) or {}
+    if self.env_info:
+      shutil.copy(path, os.path.join(self.out, "environment.json"))
+    backend = self.env_info.get("backend")
+    if rc != 0 or not backend:
+      print(f"accelerator_check: the environment stage failed: {tail(log, 1)}", file=sys.stderr)
+      return False
+    if backend not in ACCELERATORS and not self.smoke:
+      devs = ", ".join(d.get("kind", "?") for d in self.env_info.get("devices", []))
+      print(
+        f"accelerator_check: no GPU or TPU: jax's backend is {backend!r} ({devs}); run it on "
+        "an accelerator node, or pass --smoke for the CPU rehearsal",
+        file=sys.stderr,
+      )
+      return False
+    return True
+
+  def stage_tests(self, limit: float) -> None:
+    # `-o addopts=`: setup.cfg's -q would cancel -v, which prints one line per outcome.
+    cmd = [sys.executable, "-m", "pytest", "-o", "addopts=", "-v", "-rfE", "-p", "no:cacheprovider"]
+    rc, log = self.run("tests", cmd + test_args(self.smoke), limit)
+    outcome = re.compile(r"^(tests/\S+::\S+) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b")
+    seen = {}
+    with open(log, errors="replace") as f:
+      for line in f:
+        m = outcome.match(line)
+        if m:
+          seen[m.group(1)] = m.group(2)
+        elif line.startswith(("FAILED ", "ERROR ")):
+          self.test_failures.append(line.strip()[:300])
+    self.tests = [{"test": k, "group": test_group(k), "outcome": v} for k, v in seen.items()]
+    with open(os.path.join(self.out, "tests.csv"), "w", newline="") as f:
+      w = csv.DictWriter(f, fieldnames=["group", "test", "outcome"])
+      w.writeheader()
+      w.writerows(sorted(self.tests, key=lambda r: (r["group"], r["test"])))
+    if rc not in (0, None) and not self.tests:
+      self.test_failures.append(f"pytest exit {rc}: {tail(log, 3)}")
+    self.write_report()
+
+  def stage_bench(self, limit: float) -> None:
+    """`fnetlab bench` runs (wired in once the bench command is settled)."""
+    self.stages.append({"stage": "bench", "status": "not wired", "seconds": 0.0, "limit_s": limit})
+
+  def start_listops(self) -> Stage:
+    self.listops_result = os.path.join(self.workdir, "listops.json")
+    self.go_file = os.path.join(self.workdir, "listops.go")
+    for p in (self.listops_result, self.go_file):
+      if os.path.exists(p):
+        os.remove(p)
+    cmd = [
+      sys.executable,
+      SCRIPT,
+      "--stage=listops",
+      f"--result={self.listops_result}",
+      f"--go_file={self.go_file}",
+      f"--smoke={self.smoke}",
+    ]
+    return Stage("listops", cmd, os.path.join(self.workdir, "listops.log"), self.env)
+
+  def finish_listops(self, stage: Stage) -> None:
+    limit = max(self.left() - 3.0, 0.0)
+    deadline = time.time() + limit - 2.0
+    with open(self.go_file + ".tmp", "w") as f:
+      json.dump({"deadline_unix": deadline}, f)
+    os.replace(self.go_file + ".tmp", self.go_file)
+    rc, secs = stage.wait(limit + 10.0)  # its own deadline is earlier; this catches a hang
+    self.listops = read_json(self.listops_result) or {}
+    fields = [
+      "model",
+      "mixer",
+      "steps",
+      "official_steps",
+      "step_ms",
+      "compile_s",
+      "train_s",
+      "eval_s",
+      "params",
+      "final_train_loss",
+      "final_train_accuracy",
+      "validation_accuracy",
+      "test_accuracy",
+      "paper_test_accuracy",
+      "error",
+    ]
+    with open(os.path.join(self.out, "listops.csv"), "w", newline="") as f:
+      w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
+      w.writeheader()
+      w.writerows(self.listops.get("models", []))
+    self.record("listops", rc, secs, limit, stage.log_path)
+
+  # -- the whole check
+
+  def main(self) -> int:
+    if not self.stage_env():
+      self.write_report()
+      self.write_log()
+      return 2 if self.env_info.get("backend") else 1
+    listops = self.start_listops()  # generates its data while the accelerator runs the rest
+    try:
+      frac = (0.05, 0.05) if self.smoke else (0.22, 0.33)
+      self.stage_tests(min(max(frac[0] * self.budget_s, 60.0), self.left()))
+      self.stage_bench(min(max(frac[1] * self.budget_s, 60.0), self.left() * 0.5))
+      self.finish_listops(listops)
+    finally:
+      listops.stop()
+      self.write_report()
+      self.write_log()
+    ok = all(s["status"] == "ok" for s in self.stages if s["stage"] != "bench")
+    ok = ok and bool(self.tests) and all(t["outcome"] in ("PASSED", "SKIPPED") for t in self.tests)
+    models = self.listops.get("models") or [{}]
+    ok = ok and all(m.get("test_accuracy") is not None for m in models)
+    return 0 if ok else 1
+
+  def write_log(self) -> None:
+    with open(os.path.join(self.out, "check.log"), "w") as out:
+      for name, path in self.logs:
+        out.write(f"\n===== {name} ({path})\n")
+        try:
+          with open(path, errors="replace") as f:
+            out.write(f.read())
+        except OSError as e:
+          out.write(f"(no log: {e})\n")
+
+  # -- report
+
+  def write_report(self) -> None:
+    e = self.env_info
+    lines = [
+      "# Accelerator check" + (" (smoke: tiny sizes, not measurements)" if self.smoke else ""),
+      "",
+      f"Command: `{self.command}`  ",
+      f"Date: {e.get('date', '?')}; budget {self.budget_s:.0f} s, elapsed {now() - self.t0:.0f} s.",
+      "",
+      "## 1. Environment",
+      "",
+    ]
+    if e:
+      devs = e.get("devices", [])
+      kinds = sorted({d.get("kind", "?") for d in devs})
+      mem = devs[0].get("memory_gib") if devs else None
+      lines += [
+        f"- backend `{e.get('backend')}`: {len(devs)} x {', '.join(kinds)}"
+        + (f" ({mem} GiB for JAX)" if mem else ""),
+        f"- Python {e.get('python')}, {e.get('platform')}, {e.get('cpus')} CPUs",
+        "- " + ", ".join(f"{k} {v}" for k, v in e.get("versions", {}).items()),
+        f"- default matmul precision: {e.get('matmul_precision')}; env: {e.get('env') or 'none'}",
+      ]
+      if e.get("nvidia_smi"):
+        lines.append(f"- nvidia-smi: {e['nvidia_smi']}")
+      if "torch_cuda" in e:
+        lines.append(f"- torch sees CUDA: {e['torch_cuda']} {e.get('torch_device', '')}".rstrip())
+    else:
+      lines.append("(not read)")
+    lines += ["", "## 2. On-device tests", ""]
+    if self.tests:
+      lines += ["| group | passed | failed | skipped |", "|---|---|---|---|"]
+      for name, _ in TEST_GROUPS:
+        rows = [t for t in self.tests if t["group"] == name]
+        count = lambda *o, rows=rows: sum(t["outcome"] in o for t in rows)  # noqa: E731
+        lines.append(
+          f"| {name} | {count('PASSED', 'XFAIL')} | {count('FAILED', 'ERROR', 'XPASS')} "
+          f"| {count('SKIPPED')} |"
+        )
+      lines += [
+        "",
+        "Test ids and outcomes: tests.csv. Arguments: `" + " ".join(test_args(self.smoke)) + "`.",
+      ]
+    else:
+      lines.append(
+        "(not run)"
+        if not any(s["stage"] == "tests" for s in self.stages)
+        else "(no outcome parsed)"
+      )
+    if self.test_failures:
+      lines += ["", "Failures:", ""] + [f"- `{x}`" for x in self.test_failures[:20]]
+    lines += ["", "## 3. Benchmarks (bf16)", ""]
+    lines += self.bench_section()
+    lines += ["", "## 4. LRA ListOps, official configuration", ""]
+    lines += self.listops_section()
+    lines += ["", "## Stages", "", "| stage | status | seconds | limit s |", "|---|---|---|---|"]
+    for s in self.stages:
+      lines.append(f"| {s['stage']} | {s['status']} | {s['seconds']:.1f} | {s['limit_s']:.0f} |")
+    with open(os.path.join(self.out, "accelerator_check.md.tmp"), "w") as f:
+      f.write("\n".join(lines) + "\n")
+    os.replace(
+      os.path.join(self.out, "accelerator_check.md.tmp"),
+      os.path.join(self.out, "accelerator_check.md"),
+    )
+
+  def bench_section(self) -> list[str]:
+    if not self.bench:
+      return ["(not run)"]
+    return []
+
+  def listops_section(self) -> list[str]:
+    r = self.listops
+    if not r:
+      return ["(not run)"]
+    lines = [
+      f"Data: {r.get('data')} examples, generated in {r.get('data_generate_s', 0):.0f} s "
+      f"(settings {r.get('data_settings')}), encoded in {r.get('data_load_s', 0):.0f} s.",
+      "",
+    ]
+    if r.get("skipped"):
+      return lines + [f"Training skipped: {r['skipped']}."]
+    lines += [
+      "| model | steps | ms/step | compile s | train loss | val acc | test acc | paper test acc |",
+      "|---|---|---|---|---|---|---|---|",
+    ]
+
+    def pct(x):
+      return f"{100 * x:.2f}" if isinstance(x, float) else "–"
+
+    for m in r.get("models", []):
+      lines.append(
+        f"| {m['model']} (`{m['mixer']}`) | {m.get('steps', '–')} / {m.get('official_steps', '–')} "
+        f"| {m.get('step_ms', float('nan')):.1f} | {m.get('compile_s', float('nan')):.1f} "
+        f"| {m.get('final_train_loss') or float('nan'):.3f} | {pct(m.get('validation_accuracy'))} "
+        f"| {pct(m.get('test_accuracy'))} | {m['paper_test_accuracy']:.2f} |"
+      )
+      if m.get("error"):
+        lines.append(f"| {m['model']}: {m['error']} | | | | | | | |")
+    lines += [
+      "",
+      "Steps are the first steps of the official 5000 (the rsqrt schedule does not depend on the "
+      "total, so they are exactly a full run's first steps); accuracies in %. The paper's rows "
+      "are from 5000 steps; a shorter run is not expected to reach them.",
+    ]
+    return lines
+
+
+def main(argv):
+  del argv
+  if FLAGS.stage == "env":
+    return stage_env(FLAGS.result)
+  if FLAGS.stage == "listops":
+    return stage_listops(FLAGS.result, FLAGS.go_file, FLAGS.smoke)
+  if not FLAGS.out:
+    print("accelerator_check: --out=DIR is required", file=sys.stderr)
+    return 2
+  os.makedirs(FLAGS.out, exist_ok=True)
+  workdir = FLAGS.workdir or tempfile.mkdtemp(prefix="accelerator_check_")
+  os.makedirs(workdir, exist_ok=True)
+  if os.path.abspath(workdir).startswith(os.path.abspath(FLAGS.out) + os.sep):
+    print("accelerator_check: --workdir must not be inside --out", file=sys.stderr)
+    return 2
+  rc = Check(FLAGS.out, workdir, FLAGS.budget_s, FLAGS.smoke).main()
+  print(f"accelerator_check: report {os.path.join(FLAGS.out, 'accelerator_check.md')}")
+  return rc
+
+
+if __name__ == "__main__":
+  app.run(main)
