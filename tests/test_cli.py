@@ -123,7 +123,9 @@ def test_points_differing_only_in_a_nested_key_get_two_workdirs(tmp_path):
 
 
 def test_seeds_give_one_workdir_per_point_and_seed(tmp_path):
-  grid, runs = sweep.runs(f"{LISTOPS}:runlocal", "mixers", str(tmp_path), only={0, 1}, seeds=[0, 1, 2])
+  grid, runs = sweep.runs(
+    f"{LISTOPS}:runlocal", "mixers", str(tmp_path), only={0, 1}, seeds=[0, 1, 2]
+  )
   assert len(runs) == 6
   assert len({r[3] for r in runs}) == 6
   assert {r[4]["seed"] for r in runs} == {0, 1, 2}

@@ -9,8 +9,8 @@ import os
 
 import pytest
 
-from fnetlab import sweep
-from fnetlab.errors import UserError
+from fnetlab.commands import sweep
+from fnetlab.common.errors import UserError
 from fnetlab.results.report import write_report
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -72,9 +72,9 @@ def test_points_and_names():
   ]
   assert (
     sweep.point_name({"model.mixer": "worker", "model.pooling": "mean"})
-    == "mixer-worker_pooling-mean"
+    == "model.mixer-worker_model.pooling-mean"
   )
-  assert sweep.point_name({"optim.lr": 0.001}) == "lr-0.001"
+  assert sweep.point_name({"optim.lr": 0.001}) == "optim.lr-0.001"
   names = [sweep.point_name(p) for p in grid]
   assert len(set(names)) == len(names)
 
@@ -102,9 +102,9 @@ def test_list_prints_train_commands(capsys, tmp_path):
   lines = capsys.readouterr().out.strip().splitlines()
   assert len(lines) == 8
   idx, name, cmd = lines[7].split("\t")
-  assert idx == "7" and name == "mixer-worker_pooling-mean"
+  assert idx == "7" and name == "model.mixer-worker_model.pooling-mean"
   assert cmd.startswith("fnetlab train --config=") and "--config.model.mixer=worker" in cmd
-  assert f"--workdir={tmp_path}/mixer-worker_pooling-mean" in cmd
+  assert f"--workdir={tmp_path}/model.mixer-worker_model.pooling-mean" in cmd
 
 
 def test_run_skip_resume_fail_and_report(sweep_config, tmp_path):
@@ -112,14 +112,16 @@ def test_run_skip_resume_fail_and_report(sweep_config, tmp_path):
   os.makedirs(root)
   statuses = sweep.run_sweep(f"{sweep_config}", "grid", root, extra=TINY)
   assert [s for _, s in statuses] == ["ok", "ok", "failed"]
-  failed = json.load(open(os.path.join(root, "mixer-attention_num_heads-3", "failed.json")))
+  failed = json.load(
+    open(os.path.join(root, "model.mixer-attention_model.num_heads-3", "failed.json"))
+  )
   assert "num_heads" in failed["error"]
 
   # Finished points are skipped; an interrupted one resumes from its checkpoint.
-  point = os.path.join(root, "mixer-ff_only")
+  point = os.path.join(root, "model.mixer-ff_only")
   os.remove(os.path.join(point, "results.json"))
   statuses = sweep.run_sweep(f"{sweep_config}", "grid", root, extra=TINY, only={0, 1})
-  assert statuses == [("mixer-fourier", "done"), ("mixer-ff_only", "ok")]
+  assert statuses == [("model.mixer-fourier", "done"), ("model.mixer-ff_only", "ok")]
   with open(os.path.join(point, "metrics.jsonl")) as f:
     steps = [json.loads(line)["step"] for line in f if "train_loss" in line]
   assert steps == [2, 4], "the resumed point must not redo finished steps"
@@ -127,12 +129,14 @@ def test_run_skip_resume_fail_and_report(sweep_config, tmp_path):
   text = write_report(root)
   rows = list(csv.DictReader(open(os.path.join(root, "summary.csv"))))
   by_point = {r["point"]: r for r in rows}
-  assert by_point["mixer-attention_num_heads-3"]["status"] == "failed"
-  ok = by_point["mixer-fourier"]
+  assert by_point["model.mixer-attention_model.num_heads-3"]["status"] == "failed"
+  ok = by_point["model.mixer-fourier"]
   assert ok["status"] == "ok" and int(ok["step"]) == 4 and int(ok["params"]) > 0
-  truth = json.load(open(os.path.join(root, "mixer-fourier", "results.json")))
+  truth = json.load(open(os.path.join(root, "model.mixer-fourier", "results.json")))
   assert float(ok["test_accuracy"]) == pytest.approx(truth["test"]["accuracy"], abs=1e-4)
-  failed_line = next(x for x in text.splitlines() if x.startswith("| mixer-attention_num_heads-3 |"))
+  failed_line = next(
+    x for x in text.splitlines() if x.startswith("| model.mixer-attention_model.num_heads-3 |")
+  )
   assert "| failed |" in failed_line
   assert "## LRA" in text and "| fourier | " in text and "FNet (paper)" in text
   for name in ("summary.md", "curves.png", "pareto.png"):
