@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fnetlab.data import cli, listops, pathfinder
-from fnetlab.errors import UserError
+from fnetlab.commands import data as cli
+from fnetlab.common.errors import UserError
+from fnetlab.data import listops, pathfinder
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL_LISTOPS = [
@@ -113,7 +114,7 @@ def test_pathfinder_writes_the_official_layout(tmp_path, capsys):
   "args, message",
   [
     (["mnist", "--out=x"], "usage: fnetlab data {listops|pathfinder}"),
-    (["pathfinder"], "missing required flag --out"),
+    (["pathfinder"], "missing required flag.*--out"),
     (["pathfinder", "--out=x", "--resolution=48"], "resolution"),
     (["pathfinder", "--out=x", "--difficulty=extreme"], "difficulty"),
     (["listops", "--out=x", "--num_train=-1"], "num_train"),
