@@ -11,7 +11,6 @@ fine-tunes it. Conversion details and the differences from HF's models are in
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 
@@ -25,17 +24,11 @@ FLAGS = (
 )
 
 
-def spec_dict(spec) -> dict:
-  """ModelSpec as the JSON `model` block that `spec_from_config` reads back."""
-  model = dataclasses.asdict(spec)
-  model["mixer_options"] = dict(spec.mixer_options)
-  return model
-
-
 def main(argv: list[str]) -> int:
   args = parse("import-hf", __doc__, FLAGS, argv)
   from fnetlab.common import checkpoints
   from fnetlab.convert import hf
+  from fnetlab.tasks.encoder import spec_dict
 
   ckpt_dir = checkpoints.checkpoint_dir(args.workdir)
   if os.path.isdir(ckpt_dir) and os.listdir(ckpt_dir) and not args.overwrite:
