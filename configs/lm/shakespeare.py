@@ -1,6 +1,6 @@
 """Character-level Shakespeare language model with any causal mixer (seed 003's setting).
 
-Defaults are the WorkerTransformer reference settings (REFERENCE.md): d 256, 4 layers,
+Defaults are the WorkerTransformer reference settings (docs/sources.md): d 256, 4 layers,
 4 heads, FFN 1024, block 1024, batch 16, dropout 0.1, AdamW 3e-4 constant, clip 1.0, on the
 offline Shakespeare corpus (fnetlab/data/shakespeare.py) with a 90/10 split.
 
