@@ -66,6 +66,10 @@ def _pick(args, name: str, config, default=None):
 
 def main(argv) -> int:
   args = parse("bench", __doc__, FLAGS, argv, config="required")
+  if _pick(args, "peer", args.config):
+    # JAX would claim 75% of an accelerator when its backend starts and leave the PyTorch peer
+    # too little; the variable is read then, so it is set before anything touches a backend.
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
   from fnetlab.bench import timing
   from fnetlab.results import bench as bench_results
   from fnetlab.results import plots
@@ -85,9 +89,6 @@ def main(argv) -> int:
   max_gb = _pick(args, "max_memory_gb", config)
   max_bytes = timing.default_max_bytes() if max_gb is None else int(max_gb * 2**30) or None
   peer = _pick(args, "peer", config) or None
-  if peer:
-    # JAX would claim 75% of an accelerator up front and leave the PyTorch peer too little.
-    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
   load_start = timing.load_average()
   os.makedirs(out, exist_ok=True)
   csv_path = os.path.join(out, "bench.csv")
