@@ -50,16 +50,22 @@ from flax import linen as nn
 
 def _re_fft2(x: jax.Array) -> jax.Array:
   """Re(FFT2(x)) over the last two axes from the real-input half spectrum (plain jnp)."""
-  d = x.shape[-1]
-  r = jnp.real(jnp.fft.rfft2(x, axes=(-2, -1)))  # [..., n, d//2+1]: X[n, k] for k <= d//2
-  n_rest = d - (d // 2 + 1)
+  d, half = x.shape[-1], x.shape[-1] // 2 + 1
+  r = jnp.real(jnp.fft.rfft2(x, axes=(-2, -1)))  # [..., n, half]: X[n, k] for k <= d//2
+  n_rest = d - half
   if n_rest == 0:
     return r
-  # Columns k = d//2+1 .. d-1 are Re X[-n mod N, d-k], with d-k running n_rest .. 1.
+  # Columns k = half .. d-1 are Re X[-n mod N, d-k], with d-k running n_rest .. 1.
   cols = r[..., 1 : n_rest + 1][..., ::-1]
   # Row n of the result takes row (-n mod N): reverse the rows, then roll them down by one.
   rest = jnp.roll(cols[..., ::-1, :], 1, axis=-2)
-  return jnp.concatenate([r, rest], axis=-1)
+  # Both halves padded to width d and picked by column. Unlike a concatenate (which XLA's
+  # CPU backend emits as its own copy), pad + select fuse with the real part, the mirror and
+  # the caller's residual add into one loop over the output that reads the FFT's result
+  # directly (docs/performance.md).
+  pad = [(0, 0)] * (x.ndim - 1)
+  col = jax.lax.broadcasted_iota(jnp.int32, x.shape, x.ndim - 1)
+  return jnp.where(col < half, jnp.pad(r, pad + [(0, n_rest)]), jnp.pad(rest, pad + [(half, 0)]))
 
 
 @jax.custom_vjp
