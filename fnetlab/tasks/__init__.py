@@ -17,6 +17,11 @@ TASKS = {
   "pretrain": "fnetlab.tasks.pretrain",
   "lm": "fnetlab.tasks.lm",
   "synthetic": "fnetlab.tasks.synthetic",  # random ids; what `fnetlab bench` trains on
+  # The offline CPU suite's real-data tasks (configs/suite/)
+  "digits": "fnetlab.tasks.suite",
+  "shakespeare_genre": "fnetlab.tasks.suite",
+  "shakespeare_match": "fnetlab.tasks.suite",
+  "pathfinder_pooled": "fnetlab.tasks.suite",
 }
 
 

@@ -1,0 +1,36 @@
+"""scikit-learn digits (8x8 handwritten digits as 64 pixel ids) with any mixer: CPU suite.
+
+A small real image task in the style of LRA Image: CLS + 64 pixel ids (intensities 0-16),
+10 classes, 1,077 / 360 / 360 images (fnetlab/data/digits.py). The suite's shared block and
+budget (fnetlab/suite.py); evaluation on the whole validation and test splits.
+
+  fnetlab train --config=configs/suite/digits.py:mixer=fourier --workdir=runs/digits_fnet
+  fnetlab sweep --config=configs/suite/digits.py --sweep=mixers --seeds=0,1,2 --workdir=runs/digits
+
+Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/suite.py), steps=<int> (default 300, about 9 epochs at batch 32), plus any
+option of the chosen mixer.
+"""
+
+from fnetlab.config import base, parse_arg, sweep_every_mixer
+from fnetlab.suite import apply_cpu_suite
+
+LR = 3e-3  # peak learning rate, the same for every mixer
+
+
+def get_config(arg=None):
+  values, mixer_options = parse_arg(
+    arg, {"mixer": "fourier", "steps": 300, "lr": LR, "block": "fnet"}
+  )
+  c = base("digits", {**values, "size": "tiny"}, mixer_options)
+  apply_cpu_suite(c, int(values["steps"]), float(values["lr"]), block=values["block"])
+  c.model.max_len = 65  # CLS + 8 * 8 pixels
+  c.model.positions = "learned"  # as LRA Image
+  c.model.pooling = "cls"  # as LRA Image
+  c.train.best_metric = "accuracy"
+  c.data.split_seed = 0  # seeds the stratified 60/20/20 split
+  return c
+
+
+def sweep_mixers(add, arg=None):
+  """Every mixer family (fnetlab.config.sweep_every_mixer)."""
+  sweep_every_mixer(add)
