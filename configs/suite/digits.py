@@ -2,17 +2,17 @@
 
 A small real image task in the style of LRA Image: CLS + 64 pixel ids (intensities 0-16),
 10 classes, 1,077 / 360 / 360 images (fnetlab/data/digits.py). The suite's shared block and
-budget (fnetlab/suite.py); evaluation on the whole validation and test splits.
+budget (fnetlab/tasks/suite.py); evaluation on the whole validation and test splits.
 
   fnetlab train --config=configs/suite/digits.py:mixer=fourier --workdir=runs/digits_fnet
   fnetlab sweep --config=configs/suite/digits.py --sweep=mixers --seeds=0,1,2 --workdir=runs/digits
 
-Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/suite.py), steps=<int> (default 300, about 9 epochs at batch 32), plus any
+Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/tasks/suite.py), steps=<int> (default 300, about 9 epochs at batch 32), plus any
 option of the chosen mixer.
 """
 
 from fnetlab.config import base, parse_arg, sweep_every_mixer
-from fnetlab.suite import apply_cpu_suite
+from fnetlab.tasks.suite import apply_cpu_suite
 
 LR = 3e-3  # peak learning rate, the same for every mixer
 

@@ -10,12 +10,12 @@ pixels), on which CPU budgets stay at chance.
   fnetlab sweep --config=configs/suite/pathfinder16.py --sweep=mixers --seeds=0,1,2 \\
       --workdir=runs/pf16
 
-Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/suite.py), steps=<int> (default 600), difficulty=easy|medium|hard, plus
+Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/tasks/suite.py), steps=<int> (default 600), difficulty=easy|medium|hard, plus
 any option of the chosen mixer.
 """
 
 from fnetlab.config import base, parse_arg, sweep_every_mixer
-from fnetlab.suite import apply_cpu_suite
+from fnetlab.tasks.suite import apply_cpu_suite
 
 LR = 1e-3  # peak learning rate, the same for every mixer
 

@@ -5,17 +5,17 @@ plays with headers, stage directions and proper names removed, labelled with its
 section (fnetlab/data/shakespeare_docs.py documents how passages and labels are made, and why
 no label can be read off a name or header). Passages go to train / validation / test in
 blocks of 8 (80/10/10): 12,127 / 1,621 / 1,538 at width 256. Majority class (comedy): 40% of
-validation, 37% of test. The suite's shared block and budget (fnetlab/suite.py).
+validation, 37% of test. The suite's shared block and budget (fnetlab/tasks/suite.py).
 
   fnetlab sweep --config=configs/suite/shakespeare_genre.py --sweep=mixers --seeds=0,1,2 \\
       --workdir=runs/genre
 
-Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/suite.py), steps=<int> (default 400), width=<bytes> (default 256), plus
+Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/tasks/suite.py), steps=<int> (default 400), width=<bytes> (default 256), plus
 any option of the chosen mixer.
 """
 
 from fnetlab.config import base, parse_arg, sweep_every_mixer
-from fnetlab.suite import apply_cpu_suite
+from fnetlab.tasks.suite import apply_cpu_suite
 
 LR = 1e-3  # peak learning rate, the same for every mixer
 

@@ -5,17 +5,17 @@ directions and names removed; fnetlab/data/shakespeare_docs.py) through one shar
 head on concat[e1, e2] (`DualClassifier`), label 1 when both come from the same play (the
 second from another block of it), 0 otherwise, balanced by a seeded coin. Pairs are drawn
 within each split's passages: 24,000 / 2,000 / 2,000. The suite's shared block and budget
-(fnetlab/suite.py).
+(fnetlab/tasks/suite.py).
 
   fnetlab sweep --config=configs/suite/shakespeare_match.py --sweep=mixers --seeds=0,1,2 \\
       --workdir=runs/match
 
-Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/suite.py), steps=<int> (default 400), width=<bytes> (default 256), plus
+Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/tasks/suite.py), steps=<int> (default 400), width=<bytes> (default 256), plus
 any option of the chosen mixer.
 """
 
 from fnetlab.config import base, parse_arg, sweep_every_mixer
-from fnetlab.suite import apply_cpu_suite
+from fnetlab.tasks.suite import apply_cpu_suite
 
 LR = 1e-3  # peak learning rate, the same for every mixer
 
