@@ -118,6 +118,51 @@ def test_group(test_id: str) -> str:
   return next(name for name, keys in TEST_GROUPS if any(k in low for k in keys))
 
 
+# The bench runs, in order: FNet-Base against a BERT-Base-sized attention encoder beside the
+# Hugging Face PyTorch peers, then the LRA Text encoder's mixers against length. `smoke`
+# replaces the sizes with tiny ones (the tiny model keeps the code paths).
+TINY_LRA_TEXT = {
+  "config.model.num_layers": 1,
+  "config.model.d_model": 16,
+  "config.model.d_ff": 32,
+  "config.model.num_heads": 2,
+  "config.model.head_hidden": 16,
+}
+BENCHES = {
+  "bench_fnet_base": dict(
+    config="configs/bench/fnet_base.py:bf16",
+    flags=dict(mixers="fourier,attention", seq_lens="512", batch=32, peer="hf"),
+    smoke={
+      "mixers": "fourier,attention",
+      "seq_lens": "32",
+      "batch": 2,
+      "peer": "hf",
+      "repeats": 1,
+      "warmup": 1,
+      "config.model.size": "tiny",
+      "config.model.vocab_size": 100,
+    },
+  ),
+  "bench_lra_text": dict(
+    config="configs/bench/lra_text.py:bf16",
+    flags=dict(
+      mixers="fourier,attention,spectral,ff_only",
+      seq_lens="512,1024,2048,4096,8192",
+      batch=8,
+      max_seconds_per_row=10,
+    ),
+    smoke={
+      "mixers": "fourier,attention,spectral,ff_only",
+      "seq_lens": "16",
+      "batch": 2,
+      "repeats": 1,
+      "warmup": 1,
+      **TINY_LRA_TEXT,
+    },
+  ),
+}
+
+
 # ---------------------------------------------------------------------------------- helpers
 
 
@@ -190,6 +235,14 @@ def tail(path: str, lines: int = 5) -> str:
       return "".join(f.readlines()[-lines:]).strip()
   except OSError:
     return ""
+
+
+def fmt(value, spec: str, scale: float = 1.0) -> str:
+  try:
+    x = float(value) * scale
+  except (TypeError, ValueError):
+    return "–"
+  return format(x, spec) if math.isfinite(x) else "–"
 
 
 def peak_tflops(env_info: dict) -> float | None:
@@ -410,18 +463,21 @@ class Check:
     self.bench_cmds: dict[str, str] = {}
     self.listops: dict = {}
     self.env = child_env(workdir)
+    if smoke:  # compiles about twice as fast on CPU; the smoke run measures nothing
+      self.env["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "true"
     self.logs: list[tuple[str, str]] = []
     self.command = shlex.join([os.path.relpath(SCRIPT, REPO), *sys.argv[1:]])
 
   def left(self) -> float:
     return self.deadline - now()
 
-  def run(self, name: str, cmd: list[str], limit: float) -> tuple[int | None, str]:
-    log = os.path.join(self.workdir, f"{name}.log")
-    stage = Stage(name, cmd, log, self.env)
+  def start(self, name: str, cmd: list[str]) -> Stage:
+    return Stage(name, cmd, os.path.join(self.workdir, f"{name}.log"), self.env)
+
+  def collect(self, stage: Stage, limit: float) -> int | None:
     rc, secs = stage.wait(limit)
-    self.record(name, rc, secs, limit, log)
-    return rc, log
+    self.record(stage.name, rc, secs, limit, stage.log_path)
+    return rc
 
   def record(self, name, rc, secs, limit, log) -> None:
     status = "ok" if rc == 0 else ("stopped at its time limit" if rc is None else f"exit {rc}")
@@ -435,7 +491,8 @@ class Check:
   def stage_env(self) -> bool:
     path = os.path.join(self.workdir, "environment.json")
     cmd = [sys.executable, SCRIPT, "--stage=env", f"--result={path}"]
-    rc, log = self.run("environment", cmd, min(120.0, max(self.left(), 10.0)))
+    stage = self.start("environment", cmd)
+    rc, log = self.collect(stage, min(120.0, max(self.left(), 10.0))), stage.log_path
     self.env_info = read_json(path) or {}
     if self.env_info:
       shutil.copy(path, os.path.join(self.out, "environment.json"))
@@ -453,10 +510,13 @@ class Check:
       return False
     return True
 
-  def stage_tests(self, limit: float) -> None:
+  def start_tests(self) -> Stage:
     # `-o addopts=`: setup.cfg's -q would cancel -v, which prints one line per outcome.
     cmd = [sys.executable, "-m", "pytest", "-o", "addopts=", "-v", "-rfE", "-p", "no:cacheprovider"]
-    rc, log = self.run("tests", cmd + test_args(self.smoke), limit)
+    return self.start("tests", cmd + test_args(self.smoke))
+
+  def finish_tests(self, stage: Stage, limit: float) -> None:
+    rc, log = self.collect(stage, limit), stage.log_path
     outcome = re.compile(r"^(tests/\S+::\S+) (PASSED|FAILED|ERROR|SKIPPED|XFAIL|XPASS)\b")
     seen = {}
     with open(log, errors="replace") as f:
@@ -475,9 +535,28 @@ class Check:
       self.test_failures.append(f"pytest exit {rc}: {tail(log, 3)}")
     self.write_report()
 
-  def stage_bench(self, limit: float) -> None:
-    """`fnetlab bench` runs (wired in once the bench command is settled)."""
-    self.stages.append({"stage": "bench", "status": "not wired", "seconds": 0.0, "limit_s": limit})
+  def bench_cmd(self, name: str) -> list[str]:
+    """`fnetlab bench` for BENCHES[name], in bfloat16 (tiny sizes under --smoke)."""
+    b = BENCHES[name]
+    cmd = [sys.executable, "-m", "fnetlab", "bench", f"--config={b['config']}"]
+    cmd += [f"--out={os.path.join(self.workdir, name)}", "--dtype=bfloat16"]
+    if self.smoke:
+      cmd += [f"--{k}={v}" for k, v in b["smoke"].items()] + ["--peak_tflops=1"]
+    else:
+      cmd += [f"--{k}={v}" for k, v in b["flags"].items()]
+      peak = peak_tflops(self.env_info)
+      cmd += [f"--peak_tflops={peak}"] if peak else []
+    self.bench_cmds[name] = shlex.join(["fnetlab", *cmd[3:]])
+    return cmd
+
+  def finish_bench(self, stage: Stage, limit: float) -> None:
+    self.collect(stage, limit)
+    csv_path = os.path.join(self.workdir, stage.name, "bench.csv")
+    if os.path.exists(csv_path):  # the bench writes rows as it goes: a stopped run keeps them
+      shutil.copy(csv_path, os.path.join(self.out, f"{stage.name}.csv"))
+      with open(csv_path, newline="") as f:
+        self.bench[stage.name] = list(csv.DictReader(f))
+    self.write_report()
 
   def start_listops(self) -> Stage:
     self.listops_result = os.path.join(self.workdir, "listops.json")
@@ -495,12 +574,16 @@ class Check:
     ]
     return Stage("listops", cmd, os.path.join(self.workdir, "listops.log"), self.env)
 
-  def finish_listops(self, stage: Stage) -> None:
+  def release_listops(self) -> float:
+    """Lets the ListOps stage train, until the end of the budget; returns its time limit."""
     limit = max(self.left() - 3.0, 0.0)
-    deadline = time.time() + limit - 2.0
     with open(self.go_file + ".tmp", "w") as f:
-      json.dump({"deadline_unix": deadline}, f)
+      json.dump({"deadline_unix": time.time() + limit - 2.0}, f)
     os.replace(self.go_file + ".tmp", self.go_file)
+    return limit
+
+  def finish_listops(self, stage: Stage) -> None:
+    limit = self.release_listops() if not os.path.exists(self.go_file) else self.left()
     rc, secs = stage.wait(limit + 10.0)  # its own deadline is earlier; this catches a hang
     self.listops = read_json(self.listops_result) or {}
     fields = [
@@ -535,15 +618,26 @@ class Check:
       return 2 if self.env_info.get("backend") else 1
     listops = self.start_listops()  # generates its data while the accelerator runs the rest
     try:
-      frac = (0.05, 0.05) if self.smoke else (0.22, 0.33)
-      self.stage_tests(min(max(frac[0] * self.budget_s, 60.0), self.left()))
-      self.stage_bench(min(max(frac[1] * self.budget_s, 60.0), self.left() * 0.5))
+      b = self.budget_s
+      if self.smoke:  # measures nothing, so every stage runs at once
+        self.release_listops()
+        started = [self.start_tests(), *(self.start(n, self.bench_cmd(n)) for n in BENCHES)]
+        self.finish_tests(started[0], self.left())
+        for stage in started[1:]:
+          self.finish_bench(stage, self.left())
+      else:  # tests <= 20%, bench <= 35% of the budget; ListOps keeps >= 40%
+        self.finish_tests(self.start_tests(), max(min(0.2 * b, self.left() - 0.6 * b), 10.0))
+        bench_end = now() + max(min(0.35 * b, self.left() - 0.4 * b), 10.0)
+        for name, share in zip(BENCHES, (0.4, 1.0), strict=True):
+          limit = max(share * (bench_end - now()), 5.0)
+          self.finish_bench(self.start(name, self.bench_cmd(name)), limit)
       self.finish_listops(listops)
     finally:
       listops.stop()
       self.write_report()
       self.write_log()
-    ok = all(s["status"] == "ok" for s in self.stages if s["stage"] != "bench")
+    ok = all(s["status"] == "ok" for s in self.stages)
+    ok = ok and all(self.bench.get(n) for n in BENCHES)
     ok = ok and bool(self.tests) and all(t["outcome"] in ("PASSED", "SKIPPED") for t in self.tests)
     models = self.listops.get("models") or [{}]
     ok = ok and all(m.get("test_accuracy") is not None for m in models)
@@ -626,9 +720,53 @@ class Check:
     )
 
   def bench_section(self) -> list[str]:
-    if not self.bench:
+    if not self.bench and not self.bench_cmds:
       return ["(not run)"]
-    return []
+    lines = []
+    titles = {
+      "bench_fnet_base": "FNet-Base vs a BERT-Base-sized attention encoder, with the HF peers",
+      "bench_lra_text": "LRA Text encoder (4 layers, d 256): every mixer against length",
+    }
+    for name in BENCHES:
+      if name not in self.bench_cmds:
+        continue
+      rows = self.bench.get(name, [])
+      lines += [f"### {titles[name]}", "", f"`{self.bench_cmds[name]}` ({name}.csv)", ""]
+      if not rows:
+        lines += ["(no rows)", ""]
+        continue
+      kernel = "kernel" in rows[0]
+      head = ["mixer", "impl", "N", "B", "step ms", "tokens/s", "TFLOP/s", "MFU", "peak MiB"]
+      head += ["÷ ff_only", "× vs attention", "× vs peer"] + (["kernel"] if kernel else [])
+      lines += ["| " + " | ".join(head + ["status"]) + " |", "|" + "---|" * (len(head) + 1)]
+      for r in rows:
+        cells = [
+          r["mixer"],
+          r["impl"],
+          r["seq_len"],
+          r["batch"],
+          fmt(r.get("step_ms"), ".2f"),
+          fmt(r.get("tokens_per_s"), ".0f"),
+          fmt(r.get("tflops_per_s"), ".1f"),
+          fmt(r.get("mfu"), ".1%"),
+          fmt(r.get("peak_bytes"), ".0f", 1 / 2**20),
+          fmt(r.get("ratio_vs_ff_only"), ".2f"),
+          fmt(r.get("speedup_vs_attention"), ".2f"),
+          fmt(r.get("speedup_vs_peer"), ".2f"),
+        ]
+        cells += [r.get("kernel") or "–"] if kernel else []
+        lines.append("| " + " | ".join(cells + [r["status"]]) + " |")
+      lines.append("")
+    peak = None if self.smoke else peak_tflops(self.env_info)
+    lines.append(
+      "MFU = XLA's FLOP count of the whole train step / step time / "
+      + (
+        f"{peak:.0f} TFLOP/s (the device's dense bf16 datasheet peak)" if peak else "peak (unknown)"
+      )
+      + ". Peer rows (impl hf-torch) are PyTorch eager under bf16 autocast; × vs peer = the "
+      "peer's step time over ours."
+    )
+    return lines
 
   def listops_section(self) -> list[str]:
     r = self.listops
