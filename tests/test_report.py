@@ -124,8 +124,8 @@ def test_lra_and_glue_tables_under_one_root(tmp_path, capsys):
 
 
 def test_seed_runs_of_a_sweep_point_share_its_overrides(tmp_path, capsys):
-  """`fnetlab sweep --seeds` writes ROOT/<point>/seed-<k>/: each is a row keyed by its path,
-  with its seed and its point's overrides, ready to be grouped over seeds."""
+  """`fnetlab sweep --seeds` writes ROOT/<point>/seed-<k>/: each is a row of runs.csv keyed by
+  its path, with its seed and its point's overrides; summary.csv groups them over seeds."""
   sweep_root(tmp_path, {"mixer-fourier": {"model.mixer": "fourier"}})
   for seed in (0, 1):
     workdir(
@@ -139,9 +139,12 @@ def test_seed_runs_of_a_sweep_point_share_its_overrides(tmp_path, capsys):
   failed.mkdir()
   (failed / "failed.json").write_text(json.dumps({"error": "boom", "overrides": {"seed": 2}}))
   report(tmp_path, capsys)
-  with open(tmp_path / "summary.csv") as f:
+  with open(tmp_path / "runs.csv") as f:
     rows = {r["point"]: r for r in csv.DictReader(f)}
   assert set(rows) == {f"mixer-fourier/seed-{k}" for k in range(3)}
+  with open(tmp_path / "summary.csv") as f:  # one row per point, over its finished seeds
+    (point,) = list(csv.DictReader(f))
+  assert point["point"] == "mixer-fourier" and point["seeds"] == "2" and point["failed"] == "1"
   for k in range(3):
     row = rows[f"mixer-fourier/seed-{k}"]
     assert row["seed"] == str(k) and json.loads(row["overrides"]) == {"model.mixer": "fourier"}

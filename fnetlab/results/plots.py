@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 
+from fnetlab.results import seeds
 from fnetlab.results import workdirs as wd
 
 
@@ -25,36 +26,86 @@ def _save(fig, path: str) -> str:
   return path
 
 
+def _label(runs: list[wd.Run], point: str) -> str:
+  mixers = {r.results.get("mixer") or r.config.get("model", {}).get("mixer") for r in runs}
+  mixers.discard(None)
+  n = len(runs)
+  name = mixers.pop() if len(mixers) == 1 else point
+  return f"{name} (n={n})" if n > 1 else name
+
+
+def _band(ax, series: list[dict], label: str, marker=None):
+  """Mean line over the series (step -> value dicts) at the steps all of them have, and the
+  95% Student-t band where there are two or more."""
+  steps = sorted(set.intersection(*(set(s) for s in series))) if series else []
+  if not steps:
+    return
+  stats = [seeds.t_interval([s[k] for s in series]) for k in steps]
+  mean = [m for m, _ in stats]
+  (line,) = ax.plot(steps, mean, marker=marker, markersize=3, label=label)
+  if len(series) > 1:
+    lo = [m - (h or 0.0) for m, h in stats]
+    hi = [m + (h or 0.0) for m, h in stats]
+    ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.2)
+
+
 def curves(runs: list[wd.Run], path: str) -> str:
-  """Validation accuracy (or loss, where a run has no accuracy) against step, one line per run."""
+  """Two panels from every run's metrics.jsonl: training loss at every log step, and the
+  validation metric (accuracy, else bits per char, else loss) at every evaluation; one line
+  per point, the mean over its seeds with a 95% Student-t band (fnetlab/results/seeds.py)."""
   plt = _pyplot()
-  fig, ax = plt.subplots(figsize=(7, 4.5))
+  fig, (ax_train, ax_val) = plt.subplots(1, 2, figsize=(11, 4.5))
+  by_point: dict[str, list[wd.Run]] = {}
   for run in runs:
-    evals = wd.read_metrics(run.workdir)
-    key = next((k for k in ("val_accuracy", "val_loss") if any(k in e for e in evals)), None)
-    pts = [(e["step"], e[key]) for e in evals if key and key in e]
-    if pts:
-      ax.plot(*zip(*pts, strict=True), marker="o", label=run.point)
-      ax.set_ylabel(key)
-  ax.set_xlabel("step")
-  if ax.lines:
-    ax.legend(fontsize=7)
-  ax.grid(alpha=0.3)
+    by_point.setdefault(seeds.point_of(run.point), []).append(run)
+  logs = {id(r): wd.read_metrics(r.workdir) for r in runs}
+  all_keys = {k for evals in logs.values() for e in evals for k in e}
+  val_key = next(
+    (k for k in ("val_accuracy", "val_bits_per_char", "val_loss") if k in all_keys), None
+  )
+  for point, members in by_point.items():
+    label = _label(members, point)
+    train = [
+      {e["step"]: e["train_loss"] for e in logs[id(r)] if "train_loss" in e} for r in members
+    ]
+    _band(ax_train, [t for t in train if t], label)
+    if val_key:
+      val = [{e["step"]: e[val_key] for e in logs[id(r)] if val_key in e} for r in members]
+      _band(ax_val, [v for v in val if v], label, marker="o")
+  ax_train.set_ylabel("training loss (every log step)")
+  ax_val.set_ylabel(f"{val_key or 'validation'} (every evaluation)")
+  for ax in (ax_train, ax_val):
+    ax.set_xlabel("step")
+    ax.grid(alpha=0.3)
+    if ax.lines:
+      ax.legend(fontsize=7)
+  fig.suptitle("mean over seeds; band: 95% Student-t interval", fontsize=9)
   return _save(fig, path)
 
 
-def pareto(rows: list[dict], path: str) -> str | None:
-  """Test accuracy against training steps/s for the finished rows that have both; None if none."""
-  ok = [r for r in rows if r.get("status") == "ok" and r.get("test_accuracy") is not None]
+def pareto(points: list[dict], path: str) -> str | None:
+  """Test accuracy against training steps/s, one marker per point at its means over seeds,
+  with 95% Student-t intervals as error bars; None if no point has both."""
+  ok = [
+    p
+    for p in points
+    if p.get("test_accuracy_mean") is not None and p.get("steps_per_sec_mean") is not None
+  ]
   if not ok:
     return None
   plt = _pyplot()
   fig, ax = plt.subplots(figsize=(6, 4.5))
-  for r in ok:
-    ax.scatter(r["steps_per_sec"], r["test_accuracy"])
-    ax.annotate(r.get("mixer") or r["point"], (r["steps_per_sec"], r["test_accuracy"]), fontsize=8)
+  for p in ok:
+    x, y = p["steps_per_sec_mean"], p["test_accuracy_mean"]
+    ax.errorbar(
+      x, y, xerr=p.get("steps_per_sec_ci95"), yerr=p.get("test_accuracy_ci95"), fmt="o", capsize=3
+    )
+    ax.annotate(
+      p.get("mixer") or p["point"], (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points"
+    )
   ax.set_xlabel("train steps/s (higher is faster)")
   ax.set_ylabel("test accuracy")
+  ax.set_title("means over seeds; bars: 95% Student-t intervals", fontsize=9)
   ax.grid(alpha=0.3)
   return _save(fig, path)
 

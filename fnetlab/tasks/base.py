@@ -59,7 +59,10 @@ def classification_predict(logits, batch):
 
 
 def classification_metrics(arrays):
+  """Accuracy and mean loss, and `examples`, the count they are measured on (for the
+  evaluation's standard error in reports)."""
   return {
     "accuracy": float(np.mean(arrays["pred"] == arrays["label"])),
     "loss": float(np.mean(arrays["loss"])),
+    "examples": float(len(arrays["label"])),
   }
