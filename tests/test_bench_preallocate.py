@@ -51,7 +51,7 @@ def run_bench(tmp_path, *extra):
     "fnetlab",
     "bench",
     "--config=configs/bench/lra_text.py",
-    "--mixers=fourier",
+    "--mixers=ff_only",
     "--seq_lens=16",
     "--batch=1",
     "--compile_only",
