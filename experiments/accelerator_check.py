@@ -347,26 +347,32 @@ def listops_config(mixer: str, smoke: bool):
 
 
 def stage_listops(result_path: str, go_file: str, smoke: bool) -> None:
-  """Generates and encodes the data at once; trains when `go_file` holds a deadline."""
+  """Generates and encodes the data at once; once `go_file` holds a deadline, trains FNet and
+  the Transformer for the same number of steps, as many as fit (at most the official 5000)."""
   from fnetlab.data import listops
 
-  result = {"models": []}
+  result = {"models": [], "phase": "generating data"}
 
   def save():
-    with open(result_path, "w") as f:
+    with open(result_path + ".tmp", "w") as f:
       json.dump(result, f, indent=1)
+    os.replace(result_path + ".tmp", result_path)
 
+  save()
   # Both models read one data set: encode it once (tasks.listops calls this per Trainer).
   listops.load_sources = functools.lru_cache(maxsize=2)(listops.load_sources)
   configs = [(label, listops_config(mixer, smoke), paper) for label, mixer, paper in LISTOPS_MODELS]
+  result["data_settings"] = configs[0][1].data.generate.to_dict()
   t = now()
   data_dir = listops.generated_dir(configs[0][1].data.generate.to_dict())
   result["data_generate_s"] = now() - t
+  result["phase"] = "encoding data"
+  save()
   t = now()
   sources = listops.load_sources(data_dir, configs[0][1].model.max_len)
   result["data_load_s"] = now() - t
   result["data"] = {k: len(v) for k, v in sources.items()}
-  result["data_settings"] = configs[0][1].data.generate.to_dict()
+  result["phase"] = "waiting for the accelerator"
   print(f"data: {result['data']} in {data_dir}", flush=True)
   save()
 
@@ -375,76 +381,108 @@ def stage_listops(result_path: str, go_file: str, smoke: bool) -> None:
     time.sleep(0.2)
   result["waited_for_go_s"] = now() - t
   deadline = (read_json(go_file) or {}).get("deadline_unix", 0.0)
-  for i, (label, config, paper) in enumerate(configs):
-    share = (deadline - time.time()) / (len(configs) - i)
+  reserve = 3.0 if smoke else 20.0  # per model: validation + test (4000 examples), compile included
+  max_steps = 10 if smoke else LISTOPS_OFFICIAL_STEPS
+  result["phase"] = "compiling"
+  runs = []
+  for label, config, paper in configs:
     row = {"model": label, "mixer": config.model.mixer, "paper_test_accuracy": paper}
+    row["official_steps"] = LISTOPS_OFFICIAL_STEPS
     result["models"].append(row)
-    if share < (5.0 if smoke else 30.0):
-      row["error"] = f"skipped: {max(share, 0):.0f} s left"
-      continue
     try:
-      train_listops(row, config, time.time() + share, smoke)
+      runs.append(ListOpsRun(row, config, timed_steps=2 if smoke else 10))
     except Exception as e:  # reported in the row; the other model still runs
-      first = (str(e).strip().splitlines() or [""])[0][:200]
-      row["error"] = f"{type(e).__name__}: {first}"
+      row["error"] = one_line(e)
       traceback.print_exc()
-    print(f"{label}: {row}", flush=True)
     save()
+  # The same number of steps for both: as many as the time left allows after the evaluations.
+  left = deadline - time.time() - reserve * len(runs)
+  per_step = sum(r.step_s for r in runs)
+  done = max((r.steps for r in runs), default=0)
+  target = min(max_steps, done + max(int(0.95 * left / per_step), 0)) if per_step else done
+  result["target_steps"] = target
+  result["phase"] = "training"
+  save()
+  for i, run in enumerate(runs):
+    later = sum(max(target - r.steps, 0) * r.step_s + reserve for r in runs[i + 1 :])
+    try:
+      run.train(target, deadline - reserve - later)
+      save()
+      run.evaluate()
+    except Exception as e:
+      run.row["error"] = one_line(e)
+      traceback.print_exc()
+    print(f"{run.row['model']}: {run.row}", flush=True)
+    save()
+  result["phase"] = "done"
+  save()
 
 
-def train_listops(row: dict, config, model_deadline: float, smoke: bool) -> None:
-  """Trains one model with the trainer's own step until 5000 steps or `model_deadline` (less
-  the time kept for evaluation), then scores the validation and test splits."""
-  import jax
-  import numpy as np
+def one_line(e: BaseException) -> str:
+  return f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:200]}"
 
-  from fnetlab.train.trainer import Trainer
 
-  label, max_steps = row["model"], 10 if smoke else LISTOPS_OFFICIAL_STEPS
-  share = model_deadline - time.time()
-  t = now()
-  trainer = Trainer(config)
-  state = trainer.init_state()
-  row["params"] = int(sum(x.size for x in jax.tree.leaves(state["params"])))
-  state, metrics = trainer.train_step(state, trainer.batch(0))  # compiles
-  jax.block_until_ready(metrics)
-  row["compile_s"] = now() - t
-  # Kept for the two evaluations (2 x 2000 examples at full size, their compile included).
-  train_deadline = model_deadline - (3.0 if smoke else max(15.0, 0.1 * share))
-  step, losses, accs, chunk = 1, [], [], 1 if smoke else 25
-  t_train = now()
-  while step < max_steps:
-    n = min(chunk, max_steps - step)
+class ListOpsRun:
+  """One ListOps model: the trainer's own jitted step, compiled and timed on construction."""
+
+  def __init__(self, row: dict, config, timed_steps: int):
+    import jax
+
+    from fnetlab.train.trainer import Trainer
+
+    self.row, self.jax = row, jax
+    t = now()
+    self.trainer = Trainer(config)
+    self.state = self.trainer.init_state()
+    row["params"] = int(sum(x.size for x in jax.tree.leaves(self.state["params"])))
+    self.steps, self.losses, self.accs = 0, [], []
+    self._run(1)  # compiles
+    row["compile_s"] = now() - t
+    t = now()
+    self._run(timed_steps)
+    self.train_s = now() - t
+    self.step_s = self.train_s / timed_steps
+
+  def _run(self, n: int) -> None:
     pending = []
     for _ in range(n):
-      state, metrics = trainer.train_step(state, trainer.batch(step))
+      self.state, metrics = self.trainer.train_step(self.state, self.trainer.batch(self.steps))
       pending.append(metrics)
-      step += 1
-    host = jax.device_get(pending)  # one host sync per chunk
-    losses += [float(m["train_loss"]) for m in host]
-    accs += [float(m.get("train_accuracy", np.nan)) for m in host]
-    if step % 500 < n or step == max_steps:
-      ms = (now() - t_train) / (step - 1) * 1e3
-      print(
-        f"{label} step {step}: loss {np.mean(losses[-100:]):.4f} "
-        f"acc {np.nanmean(accs[-100:]):.3f} ({ms:.1f} ms/step)",
-        flush=True,
-      )
-    if not all(math.isfinite(x) for x in losses[-n:]):
-      row["error"] = f"non-finite loss by step {step}"
-      break
-    if time.time() + chunk * (now() - t_train) / (step - 1) > train_deadline:
-      break
-  row["steps"] = step
-  row["official_steps"] = LISTOPS_OFFICIAL_STEPS
-  row["train_s"] = now() - t_train
-  row["step_ms"] = row["train_s"] / max(step - 1, 1) * 1e3  # steps after the compiling one
-  row["final_train_loss"] = float(np.mean(losses[-100:])) if losses else None
-  row["final_train_accuracy"] = float(np.nanmean(accs[-100:])) if accs else None
-  t = now()
-  for split in ("validation", "test"):
-    row[f"{split}_accuracy"] = trainer.evaluate(state["params"], split).get("accuracy")
-  row["eval_s"] = now() - t
+      self.steps += 1
+    host = self.jax.device_get(pending)  # one host sync per chunk
+    self.losses += [float(m["train_loss"]) for m in host]
+    self.accs += [float(m.get("train_accuracy", math.nan)) for m in host]
+    if not all(math.isfinite(x) for x in self.losses[-n:]):
+      raise FloatingPointError(f"non-finite loss by step {self.steps}")
+
+  def train(self, target: int, deadline: float) -> None:
+    """Steps to `target`, or until the next chunk would pass `deadline` (time.time())."""
+    import numpy as np
+
+    label, chunk = self.row["model"], 25
+    while self.steps < target and time.time() + chunk * self.step_s <= deadline:
+      t, n = now(), min(chunk, target - self.steps)
+      self._run(n)
+      self.train_s += now() - t
+      self.step_s = self.train_s / (self.steps - 1)  # the compiling step excluded
+      if self.steps % 500 < n or self.steps == target:
+        print(
+          f"{label} step {self.steps}: loss {np.mean(self.losses[-100:]):.4f} "
+          f"acc {np.nanmean(self.accs[-100:]):.3f} ({self.step_s * 1e3:.1f} ms/step)",
+          flush=True,
+        )
+    self.row["steps"] = self.steps
+    self.row["train_s"] = self.train_s
+    self.row["step_ms"] = self.step_s * 1e3
+    self.row["final_train_loss"] = float(np.mean(self.losses[-100:]))
+    self.row["final_train_accuracy"] = float(np.nanmean(self.accs[-100:]))
+
+  def evaluate(self) -> None:
+    t = now()
+    for split in ("validation", "test"):
+      metrics = self.trainer.evaluate(self.state["params"], split)
+      self.row[f"{split}_accuracy"] = metrics.get("accuracy")
+    self.row["eval_s"] = now() - t
 
 
 # ------------------------------------------------------------------------------ orchestration
@@ -772,35 +810,37 @@ class Check:
     r = self.listops
     if not r:
       return ["(not run)"]
-    lines = [
-      f"Data: {r.get('data')} examples, generated in {r.get('data_generate_s', 0):.0f} s "
-      f"(settings {r.get('data_settings')}), encoded in {r.get('data_load_s', 0):.0f} s.",
-      "",
-    ]
-    if r.get("skipped"):
-      return lines + [f"Training skipped: {r['skipped']}."]
+    settings = r.get("data_settings", {})
+    lines = [f"Generator settings {settings}."]
+    if "data" in r:
+      lines[0] += (
+        f" Examples {r['data']}, generated in {r.get('data_generate_s', 0):.0f} s and encoded "
+        f"in {r.get('data_load_s', 0):.0f} s, in the background."
+      )
+    if r.get("phase") != "done":
+      lines += ["", f"**The stage stopped while {r.get('phase', 'starting')}.**"]
+    if "target_steps" in r:
+      lines += ["", f"Both models were given {r['target_steps']} steps (what fitted the budget)."]
     lines += [
+      "",
       "| model | steps | ms/step | compile s | train loss | val acc | test acc | paper test acc |",
       "|---|---|---|---|---|---|---|---|",
     ]
-
-    def pct(x):
-      return f"{100 * x:.2f}" if isinstance(x, float) else "–"
-
     for m in r.get("models", []):
       lines.append(
-        f"| {m['model']} (`{m['mixer']}`) | {m.get('steps', '–')} / {m.get('official_steps', '–')} "
-        f"| {m.get('step_ms', float('nan')):.1f} | {m.get('compile_s', float('nan')):.1f} "
-        f"| {m.get('final_train_loss') or float('nan'):.3f} | {pct(m.get('validation_accuracy'))} "
-        f"| {pct(m.get('test_accuracy'))} | {m['paper_test_accuracy']:.2f} |"
+        f"| {m['model']} (`{m['mixer']}`) | {m.get('steps', '–')} / {m['official_steps']} "
+        f"| {fmt(m.get('step_ms'), '.1f')} | {fmt(m.get('compile_s'), '.1f')} "
+        f"| {fmt(m.get('final_train_loss'), '.3f')} | {fmt(m.get('validation_accuracy'), '.2f', 100)} "
+        f"| {fmt(m.get('test_accuracy'), '.2f', 100)} | {m['paper_test_accuracy']:.2f} |"
       )
-      if m.get("error"):
-        lines.append(f"| {m['model']}: {m['error']} | | | | | | | |")
+    errors = [f"- {m['model']}: `{m['error']}`" for m in r.get("models", []) if m.get("error")]
+    lines += ["", *errors] if errors else []
     lines += [
       "",
-      "Steps are the first steps of the official 5000 (the rsqrt schedule does not depend on the "
-      "total, so they are exactly a full run's first steps); accuracies in %. The paper's rows "
-      "are from 5000 steps; a shorter run is not expected to reach them.",
+      "Accuracies in %. The steps are the first steps of the official 5000: the rsqrt schedule "
+      "does not depend on the total, so they are exactly a full run's first steps. The paper's "
+      "rows are after 5000 steps; a shorter run is not expected to reach them. ms/step excludes "
+      "the compiling step; train loss and accuracy are the means of the last 100 steps.",
     ]
     return lines
 
