@@ -169,6 +169,9 @@ def test_tiny_run_writes_csv_md_and_plots(tmp_path):
     assert att["params"] - ff["params"] == layers * 4 * (d * d + d)
     np.testing.assert_allclose(att["ratio_vs_ff_only"], att["step_ms"] / ff["step_ms"], rtol=1e-4)
     assert ff["ratio_vs_ff_only"] == pytest.approx(1.0)
+    # The kernel column: attention at these lengths takes the explicit kernel on CPU.
+    if jax.default_backend() == "cpu":
+      assert att["kernel"] == "explicit" and ff["kernel"] is None
   # A learned position table of N x d: one more length step adds 8 x 16 parameters.
   assert rows["ff_only", 16]["params"] - rows["ff_only", 8]["params"] == 8 * d
   md = (out / "bench.md").read_text()

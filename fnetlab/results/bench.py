@@ -19,6 +19,7 @@ COLUMNS: dict[str, type] = {
   "seq_len": int,
   "batch": int,
   "dtype": str,
+  "kernel": str,  # attention kernel(s) the step traced, '+'-joined (fnetlab/nn/attention_kernels.py)
   "params": int,
   "step_ms": float,
   "cpu_ms": float,
@@ -42,6 +43,7 @@ TABLE = (
   ("impl", "impl", None, None),
   ("seq_len", "N", "d", None),
   ("batch", "B", "d", None),
+  ("kernel", "kernel", None, None),
   ("params", "params", ",", None),
   ("step_ms", "step ms", ".1f", None),
   ("cpu_ms", "cpu ms", ".1f", None),
