@@ -1,6 +1,6 @@
 """Shakespeare matching: do two byte-level passages come from the same play? CPU suite.
 
-LRA Retrieval's form on an offline corpus: two CLS + 256-byte passages (headers, stage
+LRA Retrieval's form on an offline corpus: two CLS + 128-byte passages (headers, stage
 directions and names removed; fnetlab/data/shakespeare_docs.py) through one shared encoder,
 head on concat[e1, e2] (`DualClassifier`), label 1 when both come from the same play (the
 second from another block of it), 0 otherwise, balanced by a seeded coin. Pairs are drawn
@@ -10,7 +10,8 @@ within each split's passages: 24,000 / 2,000 / 2,000. The suite's shared block a
   fnetlab sweep --config=configs/suite/shakespeare_match.py --sweep=mixers --seeds=0,1,2 \\
       --workdir=runs/match
 
-Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/tasks/suite.py), steps=<int> (default 400), width=<bytes> (default 256), plus
+Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/tasks/suite.py), steps=<int> (default 300),
+width=<bytes> (default 128), plus
 any option of the chosen mixer.
 """
 
@@ -22,7 +23,7 @@ LR = 1e-3  # peak learning rate, the same for every mixer
 
 def get_config(arg=None):
   values, mixer_options = parse_arg(
-    arg, {"mixer": "fourier", "steps": 400, "lr": LR, "block": "fnet", "width": 256}
+    arg, {"mixer": "fourier", "steps": 300, "lr": LR, "block": "fnet", "width": 128}
   )
   c = base("shakespeare_match", {**values, "size": "tiny"}, mixer_options)
   apply_cpu_suite(c, int(values["steps"]), float(values["lr"]), block=values["block"])
