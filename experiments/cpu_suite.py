@@ -6,14 +6,16 @@ one figure with 95% intervals.
   python experiments/cpu_suite.py --root=runs/cpu_suite --render_only   # tables from what ran
 
 Tasks (each an LRA-style task at CPU scale, no download; configs in configs/suite/):
-- `digits`: scikit-learn's 8x8 handwritten digits as 65 tokens (the `make run` sweep);
-- `listops`: generated ListOps, 10-100 tokens, depth <= 6;
+- `digits`: scikit-learn's 8x8 handwritten digits as 65 tokens (the `make run` sweep, 200
+  steps);
+- `listops`: generated ListOps, 10-100 tokens, depth <= 6 (300 steps);
 - `genre`: byte-level Shakespeare passages (128 bytes, names and headers removed), which
-  Folio section (comedy / history / tragedy) their play belongs to;
+  Folio section (comedy / history / tragedy) their play belongs to (200 steps);
 - `lm`: the Shakespeare character LM (configs/lm/shakespeare.py:runlocal: block 128, tiny
   decoder, 300 steps), bits per character over all positions of the whole validation split,
   causal mixers only;
-- `match`: do two 128-byte Shakespeare passages come from the same play (two towers);
+- `match`: do two 128-byte Shakespeare passages come from the same play (two towers, 200
+  steps);
 - `pathfinder` (not in the default list): 32x32 `easy` Pathfinder max-pooled to 16x16. In a
   600-step probe both attention and FNet stayed at chance (validation 0.492), so the default
   suite leaves it out rather than spend an hour at chance.
@@ -55,9 +57,9 @@ TASKS = {
   # name: (config spec, mixers, metric, higher is better)
   "digits": ("configs/suite/digits.py:steps=200", ENCODER_MIXERS, "test_accuracy", True),
   "listops": ("configs/suite/listops.py", ENCODER_MIXERS, "test_accuracy", True),
-  "genre": ("configs/suite/shakespeare_genre.py", ENCODER_MIXERS, "test_accuracy", True),
+  "genre": ("configs/suite/shakespeare_genre.py:steps=200", ENCODER_MIXERS, "test_accuracy", True),
   "lm": ("configs/lm/shakespeare.py:runlocal", LM_MIXERS, "validation_bits_per_char", False),
-  "match": ("configs/suite/shakespeare_match.py", ENCODER_MIXERS, "test_accuracy", True),
+  "match": ("configs/suite/shakespeare_match.py:steps=200", ENCODER_MIXERS, "test_accuracy", True),
   "pathfinder": ("configs/suite/pathfinder16.py", ENCODER_MIXERS, "test_accuracy", True),
 }
 DEFAULT_TASKS = ["digits", "listops", "genre", "lm", "match"]

@@ -20,7 +20,7 @@ batches, jitted train step and evaluation `fnetlab train` uses) from a config fi
 2. `first_epoch` (seed 000: "Elastic Fourier" 86.08% against a Transformer's 74.12% after one
    epoch): the seed's spectral filter (`spectral`, mode `fixed`, its randn·0.02 start) against
    attention after exactly one epoch of scikit-learn's digits (configs/suite/digits.py, batch 8,
-   135 steps = one pass over the 1,077 training images), test accuracy on all 360 test images,
+   135 steps = one pass over the 1,078 training images), test accuracy on all 360 test images,
    three seeds; memory in the same run: XLA's peak bytes of the compiled train step
    (arguments + outputs + temporaries - aliases) and the parameter count.
 3. `lsra` (seed 002, Lite Transformer): LSRA against attention at equal multiply-accumulates

@@ -1,7 +1,7 @@
 """scikit-learn digits (8x8 handwritten digits as 64 pixel ids) with any mixer: CPU suite.
 
 A small real image task in the style of LRA Image: CLS + 64 pixel ids (intensities 0-16),
-10 classes, 1,077 / 360 / 360 images (fnetlab/data/digits.py). The suite's shared block and
+10 classes, 1,078 / 359 / 360 images (fnetlab/data/digits.py). The suite's shared block and
 budget (fnetlab/tasks/suite.py); evaluation on the whole validation and test splits.
 
   fnetlab train --config=configs/suite/digits.py:mixer=fourier --workdir=runs/digits_fnet

@@ -4,15 +4,15 @@ LRA Text's form on an offline corpus: each example is CLS + 128 bytes of one of 
 plays with headers, stage directions and proper names removed, labelled with its play's Folio
 section (fnetlab/data/shakespeare_docs.py documents how passages and labels are made, and why
 no label can be read off a name or header). Passages go to train / validation / test in
-blocks of 8 (80/10/10): 24,463 / 3,203 / 2,921 at width 128. The majority class is 37.6% of
-validation (comedy) and 37.5% of test (tragedy). The suite's shared block and budget (fnetlab/tasks/suite.py).
+blocks of 8 (80/10/10): 24,459 / 3,202 / 2,921 at width 128. The majority class is 37.6% of
+validation (comedy) and 37.5% of test (tragedy). The suite's shared block and budget
+(fnetlab/tasks/suite.py).
 
   fnetlab sweep --config=configs/suite/shakespeare_genre.py --sweep=mixers --seeds=0,1,2 \\
       --workdir=runs/genre
 
-Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/tasks/suite.py), steps=<int> (default 300),
-width=<bytes> (default 128), plus
-any option of the chosen mixer.
+Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/tasks/suite.py),
+steps=<int> (default 300), width=<bytes> (default 128), plus any option of the chosen mixer.
 """
 
 from fnetlab.config import base, parse_arg, sweep_every_mixer

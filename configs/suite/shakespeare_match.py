@@ -10,9 +10,8 @@ within each split's passages: 24,000 / 2,000 / 2,000. The suite's shared block a
   fnetlab sweep --config=configs/suite/shakespeare_match.py --sweep=mixers --seeds=0,1,2 \\
       --workdir=runs/match
 
-Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/tasks/suite.py), steps=<int> (default 300),
-width=<bytes> (default 128), plus
-any option of the chosen mixer.
+Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/tasks/suite.py),
+steps=<int> (default 300), width=<bytes> (default 128), plus any option of the chosen mixer.
 """
 
 from fnetlab.config import base, parse_arg, sweep_every_mixer

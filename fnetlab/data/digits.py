@@ -9,7 +9,8 @@ Encoding: id = pixel value (0-16, vocabulary 17), CLS id 17; every position is a
 (no padding), so the mask is all ones.
 
 Splits: a stratified, seeded permutation, 60% / 20% / 20% of each class for train /
-validation / test (1,077 / 360 / 360 at seed 0). The split is a pure function of `split_seed`.
+validation / test (1,078 / 359 / 360 at seed 0; rounding per class). The split is a pure
+function of `split_seed`.
 """
 
 from __future__ import annotations

@@ -15,8 +15,9 @@ Passages and what is removed so that no label can be read off a trivial cue:
 1. Front matter (title, list of persons, scene list) is dropped up to the first `ACT` line.
 2. Act and scene headings, and stage directions in brackets (`[Enter Hamlet.]`, which name
    the characters), are removed.
-3. Speaker headers (a short line ending in `.` that opens a speech, e.g. `HAMLET.` or
-   `Ber.`) are removed, as are blank lines.
+3. Speaker headers (a line of at most 40 characters ending in `.` that opens a speech
+   after a blank line, e.g. `Ber.`, or has no lower-case letter, e.g. `SECOND LORD.`) are
+   removed, as are blank lines.
 4. Proper names are masked: a word is a name if, over the whole corpus, at least 90% of its
    occurrences that do not open a line are capitalised (`Denmark`, `Falstaff`, `Rome`,
    but also `God`, `Sir` and the like; `I` and `O` are kept); every capitalised occurrence of
@@ -117,7 +118,14 @@ def strip_play(text: str) -> list[str]:
   """Steps 1-3 of the module docstring: the spoken lines of one play, in order."""
   lines = shakespeare.normalise(text).split("\n")
   start = next((i for i, line in enumerate(lines) if re.match(r"^\s*ACT\b", line, re.I)), 0)
-  body = _DIRECTION.sub("", "\n".join(lines[start:])).split("\n")
+  # A direction is cut out; a line that held only directions goes (it is not a blank line,
+  # so a speaker header right above it is still recognised as one).
+  marked = _DIRECTION.sub("\x00", "\n".join(lines[start:])).split("\n")
+  body = [
+    line.replace("\x00", "")
+    for line in marked
+    if not ("\x00" in line and not line.replace("\x00", "").strip())
+  ]
   out = []
   for i, line in enumerate(body):
     s = line.strip()
@@ -125,8 +133,12 @@ def strip_play(text: str) -> list[str]:
       continue
     prev_blank = i == 0 or not body[i - 1].strip()
     next_text = i + 1 < len(body) and body[i + 1].strip()
-    if prev_blank and next_text and len(s) <= 40 and s.endswith("."):
-      continue  # a speaker header: it opens a speech
+    if (
+      len(s) <= 40
+      and s.endswith(".")
+      and ((prev_blank and next_text) or not any(ch.islower() for ch in s))
+    ):
+      continue  # a speaker header: it opens a speech, or is a name in capitals
     out.append(s)
   return out
 
