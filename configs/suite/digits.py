@@ -7,8 +7,9 @@ budget (fnetlab/tasks/suite.py); evaluation on the whole validation and test spl
   fnetlab train --config=configs/suite/digits.py:mixer=fourier --workdir=runs/digits_fnet
   fnetlab sweep --config=configs/suite/digits.py --sweep=mixers --seeds=0,1,2 --workdir=runs/digits
 
-Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/tasks/suite.py), steps=<int> (default 300, about 9 epochs at batch 32), plus any
-option of the chosen mixer.
+Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/tasks/suite.py),
+steps=<int> (default 200, about 6 epochs at batch 32; `make run`'s budget), plus any option of
+the chosen mixer.
 """
 
 from fnetlab.config import base, parse_arg, sweep_every_mixer
@@ -19,7 +20,7 @@ LR = 3e-3  # peak learning rate, the same for every mixer
 
 def get_config(arg=None):
   values, mixer_options = parse_arg(
-    arg, {"mixer": "fourier", "steps": 300, "lr": LR, "block": "fnet"}
+    arg, {"mixer": "fourier", "steps": 200, "lr": LR, "block": "fnet"}
   )
   c = base("digits", {**values, "size": "tiny"}, mixer_options)
   apply_cpu_suite(c, int(values["steps"]), float(values["lr"]), block=values["block"])

@@ -10,8 +10,11 @@ pixels), on which CPU budgets stay at chance.
   fnetlab sweep --config=configs/suite/pathfinder16.py --sweep=mixers --seeds=0,1,2 \\
       --workdir=runs/pf16
 
-Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/tasks/suite.py), steps=<int> (default 600), difficulty=easy|medium|hard, plus
-any option of the chosen mixer.
+Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/tasks/suite.py),
+steps=<int> (default 600), difficulty=easy|medium|hard, plus any option of the chosen mixer.
+
+In a 600-step probe (lr 3e-3, 2026-11-30) attention and FNet both stayed at chance (validation
+accuracy 0.492): even this reduced Pathfinder needs more steps than this machine can give.
 """
 
 from fnetlab.config import base, parse_arg, sweep_every_mixer
