@@ -151,7 +151,7 @@ def render(root: str, tasks: list[str], timing: dict) -> str:
   for name in tasks:
     rows, points = task_points(name, root)
     if points:
-      write_report(os.path.join(root, name), baselines=["ff_only"])
+      write_report(os.path.join(root, name), baselines=[b for b in ("ff_only",) if b in points])
       done[name] = (rows, points)
   mixers = [m for m in ENCODER_MIXERS if any(m in p for _, p in done.values())]
 
@@ -240,7 +240,7 @@ def render(root: str, tasks: list[str], timing: dict) -> str:
     "(other jobs shared the machine; read steps/s as ratios within a task)",
     "- wall time per task (training + evaluation + compilation, as run): "
     + ", ".join(f"{k} {v / 60:.1f} min" for k, v in timing.items() if k in done)
-    + f"; tasks finished: {', '.join(done) or 'none'}",
+    + f"; tasks with results: {', '.join(done) or 'none'}",
     "- configs: " + "; ".join(f"{n}: `{TASKS[n][0]}`" for n in done),
     "",
     "## Score: mean ± 95% Student-t interval over seeds",

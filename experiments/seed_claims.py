@@ -12,7 +12,7 @@ batches, jitted train step and evaluation `fnetlab train` uses) from a config fi
    fastest attention path on this CPU) at the seed's model size (d 256, 4 layers, 4 heads,
    FFN 1024, dropout 0.1) on the Shakespeare char-LM (configs/lm/shakespeare.py), with the
    context, batch and steps cut to fit (block 128, batch 8, `--worker_steps` steps, lr 1e-3
-   constant; the corpus' first 1M characters, 90/10 split). Loss: cross-entropy over ALL
+   constant; the corpus' first 500k characters, 90/10 split). Loss: cross-entropy over ALL
    positions of the WHOLE validation split for both. The two models train in interleaved
    chunks (so machine load falls on both alike), each chunk timed; both are compared at equal
    steps (the last common step) and at equal wall-clock (the faster model keeps training until
@@ -49,8 +49,8 @@ CLAIMS = ("worker", "first_epoch", "lsra")
 
 FLAGS = flags.FLAGS
 flags.DEFINE_list("claims", list(CLAIMS), "Which claims to run, in order.")
-flags.DEFINE_integer("worker_steps", 160, "Equal-steps budget of the worker comparison.")
-flags.DEFINE_integer("worker_chunk", 40, "Steps per interleaved chunk (one evaluation after each).")
+flags.DEFINE_integer("worker_steps", 120, "Equal-steps budget of the worker comparison.")
+flags.DEFINE_integer("worker_chunk", 60, "Steps per interleaved chunk (one evaluation after each).")
 flags.DEFINE_list("worker_seeds", ["0", "1"], "Seeds of the worker comparison.")
 flags.DEFINE_list("seeds", ["0", "1", "2"], "Seeds of the first-epoch and LSRA comparisons.")
 flags.DEFINE_string("out", os.path.join(REPO, "reports"), "Folder of seed_claims.md and its JSON.")
@@ -102,7 +102,7 @@ def worker_config(mixer: str, seed: int):
   c.model.d_model, c.model.num_layers, c.model.num_heads, c.model.d_ff = 256, 4, 4, 1024
   c.model.dropout_rate = 0.1
   c.data.block_size = 128
-  c.data.max_chars = 1_000_000
+  c.data.max_chars = 500_000
   c.train.batch_size = 8
   c.train.eval_batch_size = 64
   c.optim.lr = 1e-3
@@ -310,7 +310,8 @@ def render() -> str:
       "",
       f"d 256, 4 layers, 4 heads, FFN 1024, interval 4, dropout 0.1 (the seed's model); block 128 "
       f"and batch 8 (the seed: 1024 and 16), {w['steps']} steps (the seed: 2000), lr 1e-3 "
-      "constant (the seed: 3e-4), the first 1M characters of the offline corpus. Loss: nats "
+      "constant (the seed: 3e-4), the first 500k characters of the offline corpus (450k train, "
+      "50k validation). Loss: nats "
       "over all positions of the whole validation split, for both models.",
       "",
     ]
