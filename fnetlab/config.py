@@ -63,6 +63,7 @@ def base(task: str, arg_values: dict, mixer_options: dict) -> ml_collections.Con
   c.model.hybrid_layers = 2  # how many layers the hybrid layout gives attention
   c.model.activation = "gelu"  # FFN activation: gelu (tanh) | gelu_exact | relu | ewu
   c.model.dropout_rate = 0.1  # dropout after embeddings, mixers and FFNs
+  c.model.dropout_impl = "hash"  # mask PRNG: hash (fast counter hash) | threefry (flax's)
   c.model.pooling = "cls"  # cls | mean | last
   c.model.pooler_dense = True  # tanh(Dense) pooler as in FNet/BERT
   c.model.head_hidden = 0  # >0: Dense-ReLU of this width before the logits (LRA head)
@@ -81,6 +82,7 @@ def base(task: str, arg_values: dict, mixer_options: dict) -> ml_collections.Con
   c.train.eval_batch_size = 64  # batch for evaluation
   c.train.max_eval_examples = -1  # -1: the whole split
   c.train.async_checkpoints = True  # save in the background
+  c.train.profile_steps = ""  # 'a,b': jax.profiler trace of steps a..b into <workdir>/profile
 
   c.optim = ml_collections.ConfigDict()
   c.optim.lr = 1e-3  # peak learning rate

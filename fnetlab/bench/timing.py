@@ -61,6 +61,7 @@ from fnetlab.config import base
 from fnetlab.models import ModelSpec
 from fnetlab.nn import attention_kernels
 from fnetlab.results.bench import empty_row
+from fnetlab.train.profile import trace_calls
 from fnetlab.train.trainer import Trainer
 
 TASKS = ("classify", "lm")
@@ -286,13 +287,15 @@ def run_bench(
   peer: str | None = None,
   peak_tflops: float | None = None,
   compile_only: bool = False,
+  profile_dir: str | None = None,
   on_rows: Callable[[list[dict]], None] | None = None,
   log: Callable[[str], None] = print,
 ) -> list[dict]:
   """All rows: every label (FF-only added first if absent) at every length, plus the peer.
 
   The rows of one length are prepared (compiled and warmed up) one after another, then timed
-  together round-robin (`jobs.time_jobs`).
+  together round-robin (`jobs.time_jobs`). With `profile_dir`, one more step of each of our
+  rows is traced with jax.profiler into `profile_dir/<label>-N<n>`, before the timing.
   """
   labels = list(dict.fromkeys(labels))
   if BOUND not in labels:
@@ -315,6 +318,9 @@ def run_bench(
         task = tasks.build(cfg)  # the same synthetic model config and ids as our row
         data = task.splits["train"].batch(np.arange(batch))
         row_jobs.append(prepare_peer(PEER_OF[v.label], task.model.spec, data, cfg, warmup=warmup))
+    for j in row_jobs if profile_dir else ():  # warmed up; time_jobs frees the programs
+      if j.run is not None and j.row["impl"] == "fnetlab":
+        trace_calls(os.path.join(profile_dir, f"{j.row['mixer']}-N{n}"), j.run)
     jobs.time_jobs(row_jobs, repeats, max_seconds)
     rows += [j.row for j in row_jobs]
     gc.collect()

@@ -44,6 +44,11 @@ FLAGS = (
   ),
   Flag("compile_only", "Compile without running: parameters, peak memory and FLOPs.", False, bool),
   Flag("peak_tflops", "Device peak TFLOP/s, for model FLOPs utilisation (MFU).", type=float),
+  Flag(
+    "profile",
+    "Folder: also write a jax.profiler trace of one step of every row into "
+    "<folder>/<mixer>-N<n> (TensorBoard or Perfetto; docs/performance.md).",
+  ),
 )
 
 NOTES = (
@@ -105,6 +110,7 @@ def main(argv) -> int:
     peer=peer,
     peak_tflops=_pick(args, "peak_tflops", config) or None,
     compile_only=args.compile_only,
+    profile_dir=_pick(args, "profile", config) or None,
     on_rows=lambda rows: bench_results.write_bench_csv(rows, csv_path),  # a killed run keeps rows
   )
   bench_results.write_bench_csv(rows, csv_path)

@@ -12,6 +12,8 @@ from typing import Any
 
 import jax.numpy as jnp
 
+from fnetlab.nn.dropout import IMPLS as DROPOUT_IMPLS
+
 SIZES = {
   "tiny": dict(num_layers=2, d_model=64, d_ff=128, num_heads=2),
   "small": dict(num_layers=4, d_model=256, d_ff=1024, num_heads=4),
@@ -47,6 +49,7 @@ class ModelSpec:
   hybrid_layers: int = 2
   activation: str = "gelu"
   dropout_rate: float = 0.1
+  dropout_impl: str = "hash"  # dropout mask PRNG: hash | threefry (fnetlab/nn/dropout.py)
   ln_eps: float = 1e-12
   embed_norm: bool = True
   embed_projection: bool = True
@@ -65,6 +68,7 @@ class ModelSpec:
       ("activation", ACTIVATIONS),
       ("pooling", POOLINGS),
       ("dtype", tuple(DTYPES)),
+      ("dropout_impl", DROPOUT_IMPLS),
     ):
       if getattr(self, key) not in allowed:
         raise ValueError(f"model.{key}={getattr(self, key)!r}; valid: {', '.join(allowed)}")

@@ -48,6 +48,7 @@ from fnetlab.common.io import write_json
 from fnetlab.data.sources import eval_batches, local_slice, train_indices
 from fnetlab.train import optim
 from fnetlab.train.logs import MetricLogger
+from fnetlab.train.profile import StepProfiler, parse_steps
 
 LOGICAL_RULES = (
   ("embed", "fsdp"),
@@ -169,6 +170,7 @@ def validate(config) -> None:
     )
   if t.best_mode not in ("max", "min"):
     raise UserError(f"config key train.best_mode={t.best_mode!r}; valid: max, min")
+  parse_steps(t.get("profile_steps"))
 
 
 class Trainer:
@@ -380,6 +382,7 @@ class Trainer:
     n_params = checkpoints.tree_size(self.abstract_state["params"])
     logger = MetricLogger(workdir, total=t.steps, initial=start, enabled=is_main)
     pending, t_last, s_last, train_time = [], time.perf_counter(), start, 0.0
+    profiler = StepProfiler(parse_steps(t.get("profile_steps")), os.path.join(workdir, "profile"))
     val_metrics = {}
 
     def flush(step):
@@ -406,7 +409,9 @@ class Trainer:
 
     try:
       for step in range(start, t.steps):
-        state, metrics = self.train_step(state, self.batch(step))
+        with profiler.step(step + 1) as keep:  # train.profile_steps (fnetlab/train/profile.py)
+          state, metrics = self.train_step(state, self.batch(step))
+          keep((state, metrics))
         pending.append(metrics)
         if _STEP_DELAY:  # test hook: slows steps so a test can SIGKILL mid-run
           time.sleep(_STEP_DELAY)
@@ -435,6 +440,7 @@ class Trainer:
           )
       mngr.wait_until_finished()
     finally:
+      profiler.close()
       mngr.wait_until_finished()
       logger.close()
 
