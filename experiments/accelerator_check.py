@@ -568,7 +568,7 @@ class Check:
     with open(log, errors="replace") as f:
       for line in f:
         m = outcome.match(line)
-        collected = re.match(r"^collected (\d+) items?", line)
+        collected = re.search(r"\bcollected (\d+) items?\b", line)
         if collected:
           self.tests_collected = int(collected.group(1))
         elif m:
@@ -788,7 +788,8 @@ class Check:
       rows = self.bench.get(name, [])
       lines += [f"### {titles[name]}", "", f"`{self.bench_cmds[name]}` ({name}.csv)", ""]
       if not rows:
-        lines += ["(no rows)", ""]
+        status = next((x["status"] for x in self.stages if x["stage"] == name), "running")
+        lines += [f"(no rows; the run's status: {status}; its output is in check.log)", ""]
         continue
       kernel = "kernel" in rows[0]
       head = ["mixer", "impl", "N", "B", "step ms", "tokens/s", "TFLOP/s", "MFU", "peak MiB"]
