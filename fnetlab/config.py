@@ -63,6 +63,7 @@ def base(task: str, arg_values: dict, mixer_options: dict) -> ml_collections.Con
   c.model.hybrid_layers = 2  # how many layers the hybrid layout gives attention
   c.model.activation = "gelu"  # FFN activation: gelu (tanh) | gelu_exact | relu | ewu
   c.model.dropout_rate = 0.1  # dropout after embeddings, mixers and FFNs
+  c.model.attention_dropout = 0.1  # attention-probability dropout (f_net, LRA, worker: 0.1)
   c.model.dropout_impl = "hash"  # mask PRNG: hash (fast counter hash) | threefry (flax's)
   c.model.pooling = "cls"  # cls | mean | last
   c.model.pooler_dense = True  # tanh(Dense) pooler as in FNet/BERT

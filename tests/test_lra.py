@@ -28,9 +28,9 @@ def get_config(task, arg=None):
   return module.get_config(arg)
 
 
-# REFERENCE.md's LRA table (and, where it is silent, the official config files), written out
-# by hand: layers, d, qkv, d_ff, heads, batch, steps, peak lr, schedule, warmup, weight decay,
-# pooling, positions, dropout, attention dropout, gradient clipping.
+# The official LRA table (docs/sources.md) and, where it is silent, the official config files,
+# written out by hand: layers, d, qkv, d_ff, heads, batch, steps, peak lr, schedule, warmup,
+# weight decay, pooling, positions, dropout, attention dropout, gradient clipping.
 OFFICIAL = {
   "listops": (4, 512, 512, 1024, 8, 32, 5000, 0.05 / 1000**0.5, "rsqrt", 1000, 0.1, "cls"),
   "text": (4, 256, 256, 1024, 4, 32, 20000, 0.05 / 8000**0.5, "rsqrt", 8000, 0.1, "cls"),
@@ -40,8 +40,10 @@ OFFICIAL = {
   "pathx": (1, 32, 16, 32, 2, 64, 500000, 1e-3, "cosine", 2500, 0.0, "mean"),
 }
 EXTRA = {  # positions, dropout, attention dropout, clip, tokens per sequence (incl. CLS)
-  "text": ("sinusoidal", 0.1, 0.0, 0.0, 1001),
-  "retrieval": ("sinusoidal", 0.1, 0.0, 0.0, 4001),
+  # ListOps, Text, Retrieval keep TransformerEncoder's dropout 0.1 and attention dropout 0.1.
+  "listops": ("sinusoidal", 0.1, 0.1, 0.0, 2001),  # 2000 tokens + CLS
+  "text": ("sinusoidal", 0.1, 0.1, 0.0, 1001),
+  "retrieval": ("sinusoidal", 0.1, 0.1, 0.0, 4000),  # no CLS in the matching towers
   "image": ("learned", 0.3, 0.2, 0.0, 1025),
   "pathfinder": ("sinusoidal", 0.2, 0.1, 0.0, 1024),
   "pathx": ("learned", 0.1, 0.1, 1.0, 16384),
@@ -58,28 +60,35 @@ def test_official_hyperparameters(task):
   assert o.lr == pytest.approx(lr, rel=1e-9)
   assert (o.weight_decay, o.b1, o.b2, o.eps) == (wd, 0.9, 0.98, 1e-9)
   assert m.pooling == pooling and m.head_hidden == -1 and not m.pooler_dense
-  if task == "listops":
-    return
   positions, dropout, att_dropout, clip, length = EXTRA[task]
   assert (m.positions, m.dropout_rate, o.clip_norm, m.max_len) == (positions, dropout, clip, length)
-  # The attention-only settings reach an attention mixer, and only it.
+  assert m.attention_dropout == att_dropout
+  # The official LRA block for every mixer: pre-LN, final LayerNorm, LRA embeddings and init.
+  assert (m.norm, m.final_norm, m.ln_eps, m.init_scheme) == ("pre", "layer", 1e-6, "lra")
+  assert m.mixer_dropout and m.ffn_inner_dropout and not m.attention_bias
+  assert (m.embed_init_std, m.type_vocab_size, m.embed_norm, m.embed_projection) == (
+    1.0,
+    0,
+    False,
+    False,
+  )
+  if task == "listops":
+    return
+  # qkv_dim reaches an attention mixer, and only it.
   spec = lra.model_spec(get_config(task, "mixer=attention"), vocab_size=300, num_classes=2)
-  opts = dict(spec.mixer_options)
-  assert opts.get("qkv_dim", d) == qkv and opts.get("dropout_rate", 0.0) == att_dropout
+  assert dict(spec.mixer_options).get("qkv_dim", d) == qkv
   assert lra.model_spec(c, vocab_size=300, num_classes=2).mixer_options == ()
 
 
 def test_attention_settings_follow_a_mixer_override():
   c = get_config("image")  # built for fourier, then switched on the command line
   c.model.mixer = "attention"
-  assert dict(lra.model_spec(c, vocab_size=257, num_classes=10).mixer_options) == {
-    "dropout_rate": 0.2,
-    "qkv_dim": 64,
-  }
+  spec = lra.model_spec(c, vocab_size=257, num_classes=10)
+  assert dict(spec.mixer_options) == {"qkv_dim": 64} and spec.attention_dropout == 0.2
   c = get_config("image", "mixer=attention,qkv_dim=32")  # an explicit option wins
   assert dict(lra.model_spec(c, vocab_size=257, num_classes=10).mixer_options)["qkv_dim"] == 32
-  c = get_config("image", "mixer=worker")  # WorkerBlock's dropout_rate is not attention's
-  assert "dropout_rate" not in dict(lra.model_spec(c, vocab_size=257, num_classes=10).mixer_options)
+  c = get_config("image", "mixer=worker")  # the worker layer takes attention_dropout itself
+  assert lra.model_spec(c, vocab_size=257, num_classes=10).mixer_options == ()
 
 
 def test_runlocal_shrinks_everything():
@@ -170,23 +179,42 @@ def write_retrieval(folder, rows=RETRIEVAL_ROWS):
   return str(folder)
 
 
-def test_retrieval_reads_the_official_tsv(tmp_path):
+@pytest.mark.parametrize("cls", [False, True])
+def test_retrieval_reads_the_official_tsv(tmp_path, cls):
+  """Official: each tower reads max_len bytes with no CLS (pooling takes the first byte);
+  data.cls=true prepends a CLS token, one position of max_len."""
   c = get_config("retrieval", "runlocal")
   c.data.dir = write_retrieval(tmp_path / "aan")
-  c.model.max_len = 9  # CLS + 8 bytes
+  c.data.cls = cls
+  c.model.max_len = 8 + cls  # 8 bytes (+ CLS)
   task = lra.build(c)
   assert [len(task.splits[s]) for s in ("train", "validation", "test")] == [4, 1, 1]
   assert task.info["documents"] == 4  # shared papers are stored once
+  assert task.model.spec.vocab_size == 257 + cls
   b = task.splits["train"].batch(np.arange(4))
   assert b["label"].tolist() == [1, 0, 1, 0]
 
   def ids(text):
     raw = text.encode()[:8]
-    return [257] + [x + 1 for x in raw] + [0] * (8 - len(raw))
+    return [257] * cls + [x + 1 for x in raw] + [0] * (8 - len(raw))
 
   for i, (_, _, _, t1, t2) in enumerate(RETRIEVAL_ROWS["train"]):
     assert b["inputs"][i].tolist() == ids(t1) and b["inputs2"][i].tolist() == ids(t2)
-    assert b["mask2"][i].sum() == 1 + min(8, len(t2.encode()))
+    assert b["mask2"][i].sum() == cls + min(8, len(t2.encode()))
+
+
+def test_zero_pixel_mask_is_the_official_inputs_gt_0():
+  """data.mask_zero_pixels: mask = ids > 0, the official encoder's rule, which hides black
+  pixels; the CLS position copies the first pixel's flag. Off: every pixel is visible."""
+  pixels = np.asarray([[0, 5, 0, 255], [7, 0, 0, 1]], np.uint8)
+  for cls_id, mask_zero in ((256, True), (None, True), (256, False)):
+    src = data_lra.TokenSource(pixels, [4, 4], [0, 1], offset=0, cls_id=cls_id, mask_zero=mask_zero)
+    b = src.batch(np.arange(2))
+    visible = pixels > 0 if mask_zero else np.ones_like(pixels, bool)
+    if cls_id is not None:
+      assert b["inputs"][:, 0].tolist() == [256, 256]
+      visible = np.concatenate([visible[:, :1], visible], axis=1)
+    assert b["mask"].tolist() == visible.tolist()
 
 
 def test_retrieval_bad_input(tmp_path):

@@ -198,6 +198,44 @@ def test_lightweight_conv_equals_numpy(k, causal):
   assert rel_err(y, ref) < 1e-6
 
 
+@pytest.mark.parametrize("k", [1, 3, 4])
+@pytest.mark.parametrize("causal", [False, True])
+def test_dynamic_conv_equals_numpy(k, causal):
+  """LSRA's dynamic conv (the released default): every position has its own taps per head,
+  y[t, c] = sum_j w[t, head(c), j] * u[t + j - left, c], zero outside the sequence."""
+  u, w = rand(2, 9, 6), rand(2, 9, 3, k, seed=1)  # 3 heads over 6 channels
+  y = jax.jit(lsra_lib.dynamic_conv, static_argnums=2)(u, w, causal)
+  left = k - 1 if causal else (k - 1) // 2
+  ref = np.zeros(u.shape)
+  for t in range(9):
+    for j in range(k):
+      s = t + j - left
+      if 0 <= s < 9:
+        ref[:, t] += np.repeat(w[:, t, :, j], 2, axis=-1) * u[:, s]
+  assert rel_err(y, ref) < 1e-6
+
+
+def test_lsra_released_structures():
+  """The released branches: dynamic = Linear(h -> 2h) -> GLU -> dynamic conv (taps from a
+  bias-free Linear(h -> heads*k)) -> Linear(h -> h); lightweight = Linear(h -> h) ->
+  lightweight conv (heads x k taps) -> Linear(h -> h). The attention half has 4(h² + h)."""
+  d, h, heads, k = 16, 8, 2, 3
+  x = rand(1, 6, d)
+  att = 4 * (h * h + h)
+  dyn = mixers.get("lsra", num_heads=2, conv_heads=heads, kernel_size=k)
+  assert num_params(dyn, x) == att + (h * 2 * h + 2 * h) + h * heads * k + (h * h + h)
+  light = mixers.get("lsra", num_heads=2, conv_heads=heads, kernel_size=k, conv="lightweight")
+  assert num_params(light, x) == att + (h * h + h) + heads * k + (h * h + h)
+  glu = mixers.get(
+    "lsra", num_heads=2, conv_heads=heads, kernel_size=k, conv="lightweight", glu=True
+  )
+  assert num_params(glu, x) == att + (h * 2 * h + 2 * h) + heads * k + (h * h + h)
+  # torch's xavier_uniform_ on a (heads, 1, k) tensor: U(+-sqrt(6 / (k + heads * k))).
+  taps = np.asarray(lsra_lib.torch_xavier_taps(jax.random.PRNGKey(0), (4, 31)))
+  bound = np.sqrt(6 / (31 + 4 * 31))
+  assert np.abs(taps).max() <= bound and np.abs(taps).max() > 0.9 * bound
+
+
 # ----------------------------------------------------------------------------- attention
 
 
@@ -478,11 +516,19 @@ def test_worker_nonworker_streams(update, random_init):
   assert np.min(np.max(np.abs(y[:, workers] - x[:, workers]), axis=-1)) > 1e-4
 
 
-def test_worker_gate_param_count():
+@pytest.mark.parametrize("use_bias", [False, True])
+def test_worker_gate_param_count(use_bias):
+  """The reference's q/k/v/gate/out have no bias (the default); use_bias=True adds them."""
   x = rand(1, 8, D)
-  counts = {g: num_params(mixers.get("worker", num_heads=2, gate=g), x) for g in GATES}
-  assert counts["elementwise"] - counts[None] == D * D + D
-  assert counts["headwise"] - counts[None] == D * 2 + 2
+  counts = {
+    g: num_params(mixers.get("worker", num_heads=2, gate=g, use_bias=use_bias), x) for g in GATES
+  }
+  assert counts["elementwise"] - counts[None] == D * D + use_bias * D
+  assert counts["headwise"] - counts[None] == D * 2 + use_bias * 2
+  biases = 4 * D  # q, k, v, out
+  assert num_params(mixers.get("worker", num_heads=2, gate=None, use_bias=True), x) == (
+    counts[None] + (0 if use_bias else biases)
+  )
 
 
 # ----------------------------------------------------------------------------- registry errors

@@ -1,12 +1,21 @@
 """LRA Image (grayscale CIFAR-10 as 1024 pixels) with any mixer (Tay et al. 2020; official
 `image/configs/cifar10`).
 
-Defaults reproduce the LRA Image hyperparameters of REFERENCE.md: 1 layer, d 128, qkv 64,
+Defaults reproduce the LRA Image hyperparameters: 1 layer, d 128, qkv 64,
 d_ff 128, 8 heads, batch 256, 35k steps (200 epochs of 45k), lr 5e-4 with linear warmup
 (175 steps, one epoch) and cosine decay, Adam(0.9, 0.98, 1e-9), no weight decay, no gradient
 clipping, dropout 0.3, attention dropout 0.2, CLS pooling and learned positions (both as the
-official config). The stored official `base_cifar10_config.py` has smaller dims (1 layer,
-d 32, qkv 32, d_ff 64, 1 head); the reference table's dims are used here.
+official config). The official `base_cifar10_config.py` has smaller dims (1 layer, d 32,
+qkv 32, d_ff 64, 1 head), which its `transformer_base.py` overrides with the ones used here.
+Every mixer sits in the official LRA Transformer block and encoder (`LRA_ENCODER` in
+fnetlab/models/config.py); docs/fidelity.md lists what differs from the official model.
+
+The official encoder masks attention with `inputs > 0`, which for images hides every black
+pixel (and the CLS token when the first pixel is black). `data.mask_zero_pixels=true`
+reproduces that mask; the default is off, because a black pixel is data, not padding: the
+rule is the text tasks' padding rule carried over, and a content mask would reach only the
+mixers that read masks (attention, LSRA, spectral), so the mixers would no longer differ in
+the mixing sublayer alone. docs/fidelity.md has the details.
 Data: tfds `cifar10` as array_record under `data.dir` (or the tfds default): train[:90%] /
 train[90%:] / test = 45k / 5k / 10k, grayscale exactly as tf.image.rgb_to_grayscale.
 
@@ -21,24 +30,24 @@ runlocal (CPU-sized model and steps), plus any option of the chosen mixer.
 from ml_collections import config_dict
 
 from fnetlab.config import apply_runlocal, base, parse_arg, sweep_every_mixer
+from fnetlab.models import LRA_ENCODER
 
 
 def get_config(arg=None):
   values, mixer_options = parse_arg(arg, {"mixer": "fourier", "size": "lra", "runlocal": False})
   size = values["size"]
   c = base("image", {**values, "size": "small" if size == "lra" else size}, mixer_options)
-  if size == "lra":  # the LRA Image dims (REFERENCE.md)
+  if size == "lra":  # the LRA Image dims
     c.model.num_layers, c.model.d_model, c.model.d_ff, c.model.num_heads = 1, 128, 128, 8
+  c.model.update(LRA_ENCODER)  # the official LRA Transformer encoder (models/config.py)
   c.model.max_len = 1025  # CLS + 32 * 32 pixels
   c.model.positions = "learned"  # official learn_pos_emb=True
   c.model.pooling = "cls"  # official classifier_pool='CLS'
-  c.model.pooler_dense = False  # LRA head: pool -> Dense(d_ff) -> ReLU -> Dense(classes)
-  c.model.head_hidden = -1  # -1: d_ff wide, as LRA
-  c.model.dropout_rate = 0.3
+  c.model.dropout_rate = 0.3  # official
+  c.model.attention_dropout = 0.2  # official attention-probability dropout
 
   c.attention = dict(  # applied only to mixers that have these options (tasks/lra.py)
     qkv_dim=config_dict.placeholder(int),  # Q/K/V width; None: d_model
-    dropout_rate=0.2,  # attention-probability dropout (attention, lsra)
   )
   if size == "lra":
     c.attention.qkv_dim = 64  # LRA: narrower than d_model
@@ -59,6 +68,7 @@ def get_config(arg=None):
   c.optim.clip_norm = 0.0  # official grad_clip_norm=None
 
   c.data.dir = ""  # tfds data_dir holding cifar10 (array_record); empty: tfds default
+  c.data.mask_zero_pixels = False  # official inputs > 0 attention mask (hides black pixels)
   if values["runlocal"]:
     apply_runlocal(c)
     c.attention.qkv_dim = None  # the tiny width

@@ -2,7 +2,11 @@
 
 Defaults reproduce the official config: 4 layers, d 512, d_ff 1024, 8 heads, batch 32, 5k
 steps, lr 0.05 x linear warmup(1000) x rsqrt decay (peak ~1.6e-3), Adam(0.9, 0.98, 1e-9),
-weight decay 0.1, CLS pooling, sinusoidal positions, length 2000.
+weight decay 0.1, CLS pooling, sinusoidal positions, 2000 tokens plus CLS, dropout 0.1 and
+attention-probability dropout 0.1 (the encoder's defaults, which the ListOps trainer keeps).
+Every mixer sits in the official LRA Transformer block and encoder (`LRA_ENCODER` in
+fnetlab/models/config.py: pre-LN, final LayerNorm, N(0, 1) embeddings, LRA dropouts and head);
+docs/fidelity.md lists what differs from the official model and the option for each.
 
   fnetlab train --config=configs/lra/listops.py:mixer=fourier --workdir=runs/listops_fnet
   fnetlab train --config=configs/lra/listops.py:mixer=attention,runlocal --workdir=/tmp/lo
@@ -12,6 +16,7 @@ runlocal (CPU-sized data, model and steps), plus any option of the chosen mixer.
 """
 
 from fnetlab.config import apply_runlocal, base, parse_arg, sweep_every_mixer
+from fnetlab.models import LRA_ENCODER
 
 
 def get_config(arg=None):
@@ -20,12 +25,12 @@ def get_config(arg=None):
   c = base("listops", {**values, "size": "small" if size == "lra" else size}, mixer_options)
   if size == "lra":  # the official LRA ListOps dims
     c.model.num_layers, c.model.d_model, c.model.d_ff, c.model.num_heads = 4, 512, 1024, 8
-  c.model.max_len = 2000  # CLS + up to 1999 tokens
+  c.model.update(LRA_ENCODER)  # the official LRA Transformer encoder (models/config.py)
+  c.model.max_len = 2001  # CLS + up to 2000 tokens (the official max_length, plus one)
   c.model.positions = "sinusoidal"  # LRA uses fixed sinusoidal positions
   c.model.pooling = "cls"
-  c.model.pooler_dense = False  # LRA head: pool -> Dense(d_ff) -> ReLU -> Dense(classes)
-  c.model.head_hidden = -1  # -1: d_ff wide, as LRA
-  c.model.dropout_rate = 0.1
+  c.model.dropout_rate = 0.1  # official default
+  c.model.attention_dropout = 0.1  # official default (attention-probability dropout)
 
   c.train.steps = 5000
   c.train.batch_size = 32

@@ -1,12 +1,21 @@
 """LRA Pathfinder (32x32 images as 1024 pixels) with any mixer (Tay et al. 2020; official
 `image/configs/pathfinder32`).
 
-Defaults reproduce the LRA Pathfinder hyperparameters of REFERENCE.md: 4 layers, d 32,
+Defaults reproduce the LRA Pathfinder hyperparameters: 4 layers, d 32,
 qkv 16, d_ff 32, 4 heads, batch 512, 62.4k steps (200 epochs of 160k), lr 1e-3 with linear
 warmup (312 steps, one epoch) and cosine decay, Adam(0.9, 0.98, 1e-9), no weight decay, no
 gradient clipping, dropout 0.2, mean pooling; from the official config: sinusoidal positions
-(learn_pos_emb=False) and attention dropout 0.1. (The stored official transformer config has
-1 layer, d 128, qkv 64, d_ff 128, 4 heads; the reference table's dims are used here.)
+(learn_pos_emb=False) and attention dropout 0.1 (set in the base file, which the transformer
+file keeps). Every mixer sits in the official LRA Transformer block and encoder
+(`LRA_ENCODER` in fnetlab/models/config.py); docs/fidelity.md lists what differs from the
+official model. Mean pooling averages every position, as the official head does.
+
+The official encoder masks attention with `inputs > 0`, which for images hides every black
+pixel (and the CLS token when the first pixel is black). `data.mask_zero_pixels=true`
+reproduces that mask; the default is off, because a black pixel is data, not padding: the
+rule is the text tasks' padding rule carried over, and a content mask would reach only the
+mixers that read masks (attention, LSRA, spectral), so the mixers would no longer differ in
+the mixing sublayer alone. docs/fidelity.md has the details.
 Data: the official layout (`curv_contour_length_14/imgs/<k>/sample_<i>.png` + metadata) in
 `data.dir`, split 80/10/10 with a seeded permutation; with no data.dir, 200k images from our
 generator (`fnetlab data pathfinder`) are written once into $FNETLAB_CACHE.
@@ -24,6 +33,7 @@ plus any option of the chosen mixer.
 from ml_collections import config_dict
 
 from fnetlab.config import apply_runlocal, base, parse_arg, sweep_every_mixer
+from fnetlab.models import LRA_ENCODER
 
 
 def get_config(arg=None):
@@ -37,19 +47,18 @@ def get_config(arg=None):
   values, mixer_options = parse_arg(arg, known)
   size = values["size"]
   c = base("pathfinder", {**values, "size": "small" if size == "lra" else size}, mixer_options)
-  if size == "lra":  # the LRA Pathfinder dims (REFERENCE.md)
+  if size == "lra":  # the LRA Pathfinder dims
     c.model.num_layers, c.model.d_model, c.model.d_ff, c.model.num_heads = 4, 32, 32, 4
   res = int(values["resolution"])
+  c.model.update(LRA_ENCODER)  # the official LRA Transformer encoder (models/config.py)
   c.model.max_len = res * res  # one position per pixel; mean pooling needs no CLS
   c.model.positions = "sinusoidal"  # official learn_pos_emb=False
   c.model.pooling = "mean"  # official classifier_pool='MEAN'
-  c.model.pooler_dense = False  # LRA head: pool -> Dense(d_ff) -> ReLU -> Dense(classes)
-  c.model.head_hidden = -1  # -1: d_ff wide, as LRA
-  c.model.dropout_rate = 0.2
+  c.model.dropout_rate = 0.2  # official (transformer_base.py)
+  c.model.attention_dropout = 0.1  # official attention-probability dropout
 
   c.attention = dict(  # applied only to mixers that have these options (tasks/lra.py)
     qkv_dim=config_dict.placeholder(int),  # Q/K/V width; None: d_model
-    dropout_rate=0.1,  # attention-probability dropout (attention, lsra)
   )
   if size == "lra":
     c.attention.qkv_dim = 16  # LRA: narrower than d_model
@@ -72,6 +81,7 @@ def get_config(arg=None):
   c.data.dir = ""  # root of the official layout; empty: generate into $FNETLAB_CACHE
   c.data.resolution = res  # image side: 32 (LRA Pathfinder) or 64
   c.data.difficulty = values["difficulty"]  # easy | medium | hard (LRA: hard, contour 14)
+  c.data.mask_zero_pixels = False  # official inputs > 0 attention mask (hides black pixels)
   c.data.split_seed = 0  # seeds the 80/10/10 train/validation/test permutation
   c.data.generate = dict(  # the offline default: LRA's 200k images
     num=200000,

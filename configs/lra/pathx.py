@@ -4,7 +4,16 @@ official `image/configs/pathfinder128`).
 Defaults reproduce the official config: 1 layer, d 32, qkv 16, d_ff 32, 2 heads, batch 64,
 500k steps (200 epochs of 160k), lr 1e-3 with linear warmup (2500 steps, one epoch) and
 cosine decay, Adam(0.9, 0.98, 1e-9), no weight decay, gradient clipping at 1.0, dropout 0.1,
-attention dropout 0.1, mean pooling, learned positions (learn_pos_emb=True).
+attention dropout 0.1, mean pooling, learned positions (learn_pos_emb=True). Every mixer
+sits in the official LRA Transformer block and encoder (`LRA_ENCODER` in
+fnetlab/models/config.py); docs/fidelity.md lists what differs from the official model.
+
+The official encoder masks attention with `inputs > 0`, which for images hides every black
+pixel (and the CLS token when the first pixel is black). `data.mask_zero_pixels=true`
+reproduces that mask; the default is off, because a black pixel is data, not padding: the
+rule is the text tasks' padding rule carried over, and a content mask would reach only the
+mixers that read masks (attention, LSRA, spectral), so the mixers would no longer differ in
+the mixing sublayer alone. docs/fidelity.md has the details.
 Data: the official layout (`curv_contour_length_14/...`) at 128x128 in `data.dir`, split
 80/10/10 with a seeded permutation; with no data.dir our generator writes the images once
 into $FNETLAB_CACHE (200k by default: prefer `fnetlab data pathfinder --resolution=128`
@@ -23,6 +32,7 @@ tokens is still heavy for attention on a CPU), plus any option of the chosen mix
 from ml_collections import config_dict
 
 from fnetlab.config import apply_runlocal, base, parse_arg
+from fnetlab.models import LRA_ENCODER
 
 
 def get_config(arg=None):
@@ -32,16 +42,15 @@ def get_config(arg=None):
   c = base("pathx", {**values, "size": "small" if size == "lra" else size}, mixer_options)
   if size == "lra":  # the official Path-X dims
     c.model.num_layers, c.model.d_model, c.model.d_ff, c.model.num_heads = 1, 32, 32, 2
+  c.model.update(LRA_ENCODER)  # the official LRA Transformer encoder (models/config.py)
   c.model.max_len = 128 * 128  # one position per pixel; mean pooling needs no CLS
   c.model.positions = "learned"  # official learn_pos_emb=True
   c.model.pooling = "mean"  # official classifier_pool='MEAN'
-  c.model.pooler_dense = False  # LRA head: pool -> Dense(d_ff) -> ReLU -> Dense(classes)
-  c.model.head_hidden = -1  # -1: d_ff wide, as LRA
-  c.model.dropout_rate = 0.1
+  c.model.dropout_rate = 0.1  # official
+  c.model.attention_dropout = 0.1  # official attention-probability dropout
 
   c.attention = dict(  # applied only to mixers that have these options (tasks/lra.py)
     qkv_dim=config_dict.placeholder(int),  # Q/K/V width; None: d_model
-    dropout_rate=0.1,  # attention-probability dropout (attention, lsra)
   )
   if size == "lra":
     c.attention.qkv_dim = 16  # LRA: narrower than d_model
@@ -64,6 +73,7 @@ def get_config(arg=None):
   c.data.dir = ""  # root of the official layout; empty: generate into $FNETLAB_CACHE
   c.data.resolution = 128  # Path-X is 128x128
   c.data.difficulty = values["difficulty"]  # easy | medium | hard (LRA: hard, contour 14)
+  c.data.mask_zero_pixels = False  # official inputs > 0 attention mask (hides black pixels)
   c.data.split_seed = 0  # seeds the 80/10/10 train/validation/test permutation
   c.data.generate = dict(  # the offline default: LRA's 200k images
     num=200000,

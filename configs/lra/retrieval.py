@@ -4,9 +4,15 @@
 Defaults reproduce the official config: 4 layers, d 128, qkv 128, d_ff 512, 4 heads, batch
 32, 5k steps, lr 0.05 x linear warmup(8000) x rsqrt decay (warmup outlasts the run, as
 officially, so the rate is still rising at step 5000), Adam(0.9, 0.98, 1e-9), weight decay
-0.1, no gradient clipping, CLS pooling, sinusoidal positions, 4000 bytes per document. Two
-towers share one encoder; the head takes [e1, e2, e1*e2, e1-e2] -> Dense(d_ff) -> ReLU ->
-Dense(d_ff/2) -> ReLU -> logits.
+0.1, no gradient clipping, sinusoidal positions, 4000 bytes per document, dropout 0.1 and
+attention-probability dropout 0.1 (the encoder's defaults, which the matching trainer keeps).
+Two towers share one encoder built, as the released matching model's, without a CLS token:
+"CLS" pooling reads each document's first byte (`data.cls=true` prepends a CLS token instead).
+The head takes concat[e1, e2] -> Dense(d_ff) -> ReLU -> Dense(d_ff/2) -> ReLU -> logits, what
+the released trainer runs (`interaction=nli` feeds [e1, e2, e1*e2, e1-e2], the official
+`interaction='NLI'` form). Every mixer sits in the official LRA Transformer block and encoder
+(`LRA_ENCODER` in fnetlab/models/config.py); docs/fidelity.md lists what differs from the
+official model and the option for each.
 Data: the LRA release's `new_aan_pairs.{train,eval,test}.tsv` (147,086 / 18,090 / 17,437
 pairs) in `data.dir`; download https://storage.googleapis.com/long-range-arena/lra_release.gz
 and point data.dir at its `tsv_data` folder.
@@ -17,32 +23,39 @@ and point data.dir at its `tsv_data` folder.
       --config.data.dir=lra_release/tsv_data
 
 Args: mixer=<registry name>, size=tiny|small|base|large|lra (lra = the official dims),
-length=<bytes per document>, runlocal (CPU-sized model, length and steps), plus any option of
-the chosen mixer.
+length=<bytes per document>, interaction=concat|nli, runlocal (CPU-sized model, length and
+steps), plus any option of the chosen mixer.
 """
 
 from ml_collections import config_dict
 
 from fnetlab.config import apply_runlocal, base, parse_arg, sweep_every_mixer
+from fnetlab.models import LRA_ENCODER
 
 
 def get_config(arg=None):
-  known = {"mixer": "fourier", "size": "lra", "length": 4000, "runlocal": False}
+  known = {
+    "mixer": "fourier",
+    "size": "lra",
+    "length": 4000,
+    "interaction": "concat",
+    "runlocal": False,
+  }
   values, mixer_options = parse_arg(arg, known)
   size = values["size"]
   c = base("retrieval", {**values, "size": "small" if size == "lra" else size}, mixer_options)
   if size == "lra":  # the official LRA Retrieval dims
     c.model.num_layers, c.model.d_model, c.model.d_ff, c.model.num_heads = 4, 128, 512, 4
-  c.model.max_len = int(values["length"]) + 1  # CLS + LRA's max_length bytes, per document
+  c.model.update(LRA_ENCODER)  # the official LRA Transformer encoder (models/config.py)
+  c.model.max_len = int(values["length"])  # LRA's max_length bytes per document, no CLS
   c.model.positions = "sinusoidal"  # LRA's default (learn_pos_emb=False)
-  c.model.pooling = "cls"
-  c.model.pooler_dense = False  # LRA head on the raw pooled vectors
-  c.model.head_hidden = -1  # -1: d_ff wide (then d_ff / 2), as LRA
-  c.model.dropout_rate = 0.1
+  c.model.pooling = "cls"  # the first position: the first byte (no CLS token), as official
+  c.model.interaction = values["interaction"]  # head input: concat [e1, e2] | nli (4 parts)
+  c.model.dropout_rate = 0.1  # official default
+  c.model.attention_dropout = 0.1  # official default (attention-probability dropout)
 
   c.attention = dict(  # applied only to mixers that have these options (tasks/lra.py)
     qkv_dim=config_dict.placeholder(int),  # None: d_model (LRA Retrieval: qkv 128 = d_model)
-    dropout_rate=0.0,  # attention-probability dropout
   )
 
   c.train.steps = 5000
@@ -60,9 +73,10 @@ def get_config(arg=None):
   c.optim.clip_norm = 0.0  # the official matching trainer does not clip
 
   c.data.dir = ""  # folder with new_aan_pairs.{train,eval,test}.tsv (required)
+  c.data.cls = False  # prepend a CLS token to each document (official: no; pooling reads byte 0)
   if values["runlocal"]:
     apply_runlocal(c)
-    c.model.max_len = min(c.model.max_len, 257)  # CLS + 256 bytes per document
+    c.model.max_len = min(c.model.max_len, 256)  # 256 bytes per document
     c.train.steps = 200
     c.train.batch_size = 16
     c.optim.schedule = "linear"

@@ -4,7 +4,11 @@
 Defaults reproduce the official config: 4 layers, d 256, qkv 256, d_ff 1024, 4 heads, batch
 32, 20k steps, lr 0.05 x linear warmup(8000) x rsqrt decay (peak 0.05/sqrt(8000) ~ 5.6e-4),
 Adam(0.9, 0.98, 1e-9), weight decay 0.1, no gradient clipping, CLS pooling, sinusoidal
-positions, 1000 bytes per review (`length=2000` / `length=4000` for the paper's 2K / 4K).
+positions, 1000 bytes per review plus CLS (`length=2000` / `length=4000` for the paper's 2K /
+4K), dropout 0.1 and attention-probability dropout 0.1 (the encoder's defaults, which the text
+trainer keeps). Every mixer sits in the official LRA Transformer block and encoder
+(`LRA_ENCODER` in fnetlab/models/config.py); docs/fidelity.md lists what differs from the
+official model and the option for each.
 Data: tfds `imdb_reviews` prepared as array_record under `data.dir` (or the tfds default);
 the test split is also the validation split, as officially.
 
@@ -21,6 +25,7 @@ the chosen mixer.
 from ml_collections import config_dict
 
 from fnetlab.config import apply_runlocal, base, parse_arg, sweep_every_mixer
+from fnetlab.models import LRA_ENCODER
 
 
 def get_config(arg=None):
@@ -30,16 +35,15 @@ def get_config(arg=None):
   c = base("text", {**values, "size": "small" if size == "lra" else size}, mixer_options)
   if size == "lra":  # the official LRA Text dims
     c.model.num_layers, c.model.d_model, c.model.d_ff, c.model.num_heads = 4, 256, 1024, 4
+  c.model.update(LRA_ENCODER)  # the official LRA Transformer encoder (models/config.py)
   c.model.max_len = int(values["length"]) + 1  # CLS + LRA's max_length bytes
   c.model.positions = "sinusoidal"  # LRA's default (learn_pos_emb=False)
   c.model.pooling = "cls"
-  c.model.pooler_dense = False  # LRA head: pool -> Dense(d_ff) -> ReLU -> Dense(classes)
-  c.model.head_hidden = -1  # -1: d_ff wide, as LRA
-  c.model.dropout_rate = 0.1
+  c.model.dropout_rate = 0.1  # official default
+  c.model.attention_dropout = 0.1  # official default (attention-probability dropout)
 
   c.attention = dict(  # applied only to mixers that have these options (tasks/lra.py)
     qkv_dim=config_dict.placeholder(int),  # None: d_model (LRA Text: qkv 256 = d_model)
-    dropout_rate=0.0,  # attention-probability dropout
   )
 
   c.train.steps = 20000

@@ -14,7 +14,11 @@ As in the official `lra_benchmarks` input pipelines:
 
 Departures from the official pipelines:
 - CLS is a token id (one past the vocabulary) prepended here, rather than a separate `cls`
-  parameter concatenated after embedding.
+  parameter concatenated after embedding. Retrieval documents get none by default, as the
+  official matching model builds its towers without one (`cls=True` prepends it).
+- The official encoder masks attention with `inputs > 0`, which on pixels also hides every
+  black pixel; here the mask marks padding only, unless `mask_zero_pixels=True` asks for the
+  official pixel mask (docs/fidelity.md).
 - Pathfinder splits are a seeded 80/10/10 permutation (`pathfinder.split_indices`); the
   official builder takes contiguous 80/10/10 slices of its (class-interleaved) order.
 - Retrieval documents are stored once per distinct text (pairs share many papers), so the
@@ -51,12 +55,18 @@ class TokenSource:
   `tokens` uint8 [n, width] holds raw values (bytes or pixels); the model id is
   `value + offset` at real positions and 0 at padding. With `cls_id` a CLS token is
   prepended. Stored as uint8 and encoded per batch: IMDB at 4K bytes stays at 200 MB.
+
+  `mask_zero=True` builds the official LRA mask `ids > 0` instead of the padding mask: on
+  pixels (offset 0) it also hides every black pixel, and the CLS token copies the first
+  position's flag, as the official encoder's `concatenate([mask[:, :1], mask])` does.
   """
 
-  def __init__(self, tokens, lengths, labels, *, offset: int, cls_id: int | None):
+  def __init__(
+    self, tokens, lengths, labels, *, offset: int, cls_id: int | None, mask_zero: bool = False
+  ):
     self.tokens, self.lengths = tokens, np.asarray(lengths, np.int32)
     self.labels = np.asarray(labels, np.int32)
-    self.offset, self.cls_id = offset, cls_id
+    self.offset, self.cls_id, self.mask_zero = offset, cls_id, mask_zero
 
   def __len__(self) -> int:
     return len(self.labels)
@@ -65,9 +75,12 @@ class TokenSource:
     raw = self.tokens[rows].astype(np.int32)
     mask = np.arange(raw.shape[1])[None] < self.lengths[rows][:, None]
     ids = np.where(mask, raw + self.offset, 0).astype(np.int32)
+    if self.mask_zero:
+      mask = ids > 0
     if self.cls_id is not None:
       ids = np.concatenate([np.full((len(ids), 1), self.cls_id, np.int32), ids], axis=1)
-      mask = np.concatenate([np.ones((len(mask), 1), bool), mask], axis=1)
+      first = mask[:, :1] if self.mask_zero else np.ones((len(mask), 1), bool)
+      mask = np.concatenate([first, mask], axis=1)
     return ids, mask
 
   def batch(self, indices) -> dict[str, np.ndarray]:
@@ -144,8 +157,8 @@ def imdb_splits(data_dir: str, width: int) -> dict[str, TokenSource]:
   return splits
 
 
-def cifar10_splits(data_dir: str) -> dict[str, TokenSource]:
-  """Grayscale CIFAR-10: CLS + 1024 pixel ids."""
+def cifar10_splits(data_dir: str, mask_zero_pixels: bool = False) -> dict[str, TokenSource]:
+  """Grayscale CIFAR-10: CLS + 1024 pixel ids (`mask_zero_pixels`: the official pixel mask)."""
   splits = {}
   for name, split in CIFAR_SPLITS:
     rows = tfds_source.read_all(tfds_source.open_split("cifar10", split, data_dir))
@@ -157,7 +170,12 @@ def cifar10_splits(data_dir: str) -> dict[str, TokenSource]:
     pixels = grayscale(images).reshape(len(images), 1024)
     labels = [int(r["label"]) for r in rows]
     splits[name] = TokenSource(
-      pixels, np.full(len(pixels), 1024), labels, offset=0, cls_id=PIXEL_VOCAB
+      pixels,
+      np.full(len(pixels), 1024),
+      labels,
+      offset=0,
+      cls_id=PIXEL_VOCAB,
+      mask_zero=mask_zero_pixels,
     )
   return splits
 
@@ -206,8 +224,11 @@ def read_retrieval_tsv(path: Path, width: int, docs: dict[bytes, int]):
   return first, second, labels
 
 
-def retrieval_splits(data_dir: str, width: int) -> tuple[dict[str, PairSource], int]:
-  """(split -> AAN pairs of CLS + at most `width` bytes each, number of distinct documents)."""
+def retrieval_splits(
+  data_dir: str, width: int, cls: bool = False
+) -> tuple[dict[str, PairSource], int]:
+  """(split -> AAN pairs of at most `width` bytes each, preceded by a CLS token if `cls`,
+  number of distinct documents). The official towers have no CLS token."""
   data_dir = tfds_source.expand(data_dir)
   if not data_dir:
     raise UserError(
@@ -222,7 +243,8 @@ def retrieval_splits(data_dir: str, width: int) -> tuple[dict[str, PairSource], 
     for name, f in RETRIEVAL_FILES.items()
   }
   tokens, lengths = pack_bytes(list(docs), width)
-  doc_source = TokenSource(tokens, lengths, np.zeros(len(docs)), offset=1, cls_id=BYTE_VOCAB)
+  cls_id = BYTE_VOCAB if cls else None
+  doc_source = TokenSource(tokens, lengths, np.zeros(len(docs)), offset=1, cls_id=cls_id)
   return {name: PairSource(doc_source, *p) for name, p in pairs.items()}, len(docs)
 
 
@@ -254,11 +276,21 @@ def generated_pathfinder(gen: dict, resolution: int, difficulty: str) -> str:
   )
 
 
-def pathfinder_splits(root: str, resolution: int, difficulty: str, split_seed: int) -> dict:
-  """Pathfinder / Path-X in the official layout under `root`: res*res pixel ids, no CLS."""
+def pathfinder_splits(
+  root: str, resolution: int, difficulty: str, split_seed: int, mask_zero_pixels: bool = False
+) -> dict:
+  """Pathfinder / Path-X in the official layout under `root`: res*res pixel ids, no CLS
+  (`mask_zero_pixels`: the official pixel mask)."""
   images, labels = pathfinder.load_dataset(root, difficulty, resolution)
   pixels = images.reshape(len(images), resolution * resolution)
-  every = TokenSource(pixels, np.full(len(pixels), pixels.shape[1]), labels, offset=0, cls_id=None)
+  every = TokenSource(
+    pixels,
+    np.full(len(pixels), pixels.shape[1]),
+    labels,
+    offset=0,
+    cls_id=None,
+    mask_zero=mask_zero_pixels,
+  )
   parts = pathfinder.split_indices(len(pixels), split_seed)
   return {
     name: Subset(every, idx)

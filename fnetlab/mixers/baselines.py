@@ -1,11 +1,14 @@
 """The FNet paper's mixing baselines (Lee-Thorp et al., arXiv 2105.03824, section 3.2).
 
 - `linear`: learned dense matrices on both axes, y = W_len x W_feat. Parameters N² + d²; the
-  length N is fixed by the input seen at init (as in the paper, which used max length).
-- `random`: the same form with fixed random matrices. They are not parameters: they are drawn
-  at trace time from a seed derived from the layer's path, so every layer has its own matrix,
-  the optimizer never sees them, and a checkpoint does not store them. Entries are N(0, 1/n)
-  so the output scale matches the input's; the paper does not state its scaling.
+  length N is fixed by the input seen at init (as in the paper, which used max length). Both
+  matrices start N(0, 0.02²), as f_net's LinearTransform (`init_scheme='fnet'`, the model
+  default); `init_scheme='xavier'` (or 'lra') starts them Xavier-uniform, variance 1/n.
+- `random`: the same form with fixed random matrices drawn LeCun-normal (truncated normal,
+  variance 1/n), as f_net's RandomTransform. They are not parameters: they are drawn at trace
+  time from a seed derived from the layer's path, so every layer has its own matrix, the
+  optimizer never sees them, and a checkpoint does not store them (f_net draws them from one
+  key split per layer; the distribution is the same, the draws are not).
 - `ff_only`: identity mixing; the block reduces to residual + LN + FFN. It is the cost floor
   the benchmarks divide by.
 """
@@ -18,7 +21,8 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-from fnetlab.mixers.common import logical, scope_seed
+from fnetlab.nn import logical, scope_seed
+from fnetlab.nn.inits import dense_init
 
 
 def _two_sided(x, w_len, w_feat):
@@ -28,18 +32,17 @@ def _two_sided(x, w_len, w_feat):
 class LinearMixer(nn.Module):
   """Learned mixing matrices over length and features."""
 
+  init_scheme: str = "fnet"  # fnet: N(0, 0.02²) as f_net; xavier / lra: Xavier-uniform
+
   supports_causal: ClassVar[bool] = False
 
   @nn.compact
   def __call__(self, x, mask=None, deterministic=True):
     del mask, deterministic
     n, d = x.shape[-2], x.shape[-1]
-    w_len = self.param(
-      "length_kernel", logical(nn.initializers.normal(n**-0.5), None, None), (n, n)
-    )
-    w_feat = self.param(
-      "feature_kernel", logical(nn.initializers.normal(d**-0.5), "embed", None), (d, d)
-    )
+    init, _ = dense_init(self.init_scheme, "mix")
+    w_len = self.param("length_kernel", logical(init, None, None), (n, n))
+    w_feat = self.param("feature_kernel", logical(init, "embed", None), (d, d))
     return _two_sided(x, w_len, w_feat)
 
 
@@ -55,18 +58,14 @@ class RandomMixer(nn.Module):
     del mask, deterministic
     n, d = x.shape[-2], x.shape[-1]
     k_len, k_feat = jax.random.split(jax.random.PRNGKey(scope_seed(self, self.seed)))
-    w_len = jax.random.normal(k_len, (n, n)) * n**-0.5
-    w_feat = jax.random.normal(k_feat, (d, d)) * d**-0.5
-    return _two_sided(x, w_len, w_feat)
+    lecun = nn.initializers.lecun_normal()
+    return _two_sided(x, lecun(k_len, (n, n)), lecun(k_feat, (d, d)))
 
 
 class FFOnly(nn.Module):
   """Identity mixing."""
 
   supports_causal: ClassVar[bool] = True
-  # The official IdentityTransform has no dropout on its output, and as the benchmarks' bound
-  # (a mixer that costs nothing) it must not pay for one that FNet's mixing does not have.
-  output_dropout: ClassVar[bool] = False
 
   @staticmethod
   def causal_options(options):

@@ -118,7 +118,6 @@ class FourierMixer(nn.Module):
   impl: str = "fft"  # fft | dft | auto
 
   supports_causal: ClassVar[bool] = False
-  output_dropout: ClassVar[bool] = False  # FNet's mixing sublayer has no dropout
 
   @nn.compact
   def __call__(self, x, mask=None, deterministic=True):

@@ -14,11 +14,15 @@ A per-channel complex filter W on the real FFT over the length axis:
   never be causal, even padded, which is why this mode is parametrised in time. A shorter
   input uses the first taps, so a decoder samples at any length up to N.
 
-Departures: the seeds do not state an initialisation. We start every mode near the identity
-filter (W = 1 + N(0, 0.02²) real, N(0, 0.02²) imaginary; h = delta + small decaying noise),
-so a deep stack starts as a well-conditioned residual network. GFNet initialises randn·0.02
-and uses the ortho norm; with an identity start the norm is immaterial. Padded positions
-(mask False) are zeroed before mixing. FFTs run in float32 under any activation dtype.
+Initialisation: seed 001 draws both filters `randn(N//2+1, d) * 0.02`, and `fixed` and
+`elastic` start that way by default (`filter_init='seed'`): at init the layer passes only about
+0.03 of its input's norm (E|W|² = 2·0.02²), so a residual stack starts near the identity map.
+`filter_init='identity'` starts the filter at W = 1 + N(0, 0.02²) real, N(0, 0.02²) imaginary
+instead (the mixer itself is near the identity). The causal mode is not the seeds' and has its
+own start: h = delta + small decaying noise. GFNet also initialises randn·0.02 but uses the
+ortho norm; the seeds use numpy's default (unnormalised forward, 1/N inverse), as we do.
+Padded positions (mask False) are zeroed before mixing. FFTs run in float32 under any
+activation dtype.
 """
 
 from __future__ import annotations
@@ -29,9 +33,10 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-from fnetlab.mixers.common import logical, masked
+from fnetlab.nn import logical, masked
 
 MODES = ("fixed", "elastic", "causal")
+FILTER_INITS = ("seed", "identity")
 
 
 def _near_one(std):
@@ -74,6 +79,7 @@ class SpectralMixer(nn.Module):
   mode: str = "fixed"
   num_freqs: int = 64  # elastic mode: frequency points the filter is defined on
   init_std: float = 0.02
+  filter_init: str = "seed"  # fixed/elastic: seed (randn * init_std) | identity (1 + noise)
 
   supports_causal: ClassVar[bool] = True
 
@@ -89,6 +95,10 @@ class SpectralMixer(nn.Module):
     del deterministic
     if self.mode not in MODES:
       raise ValueError(f"spectral mode must be one of {MODES}; got {self.mode!r}")
+    if self.filter_init not in FILTER_INITS:
+      raise ValueError(
+        f"spectral filter_init must be one of {FILTER_INITS}; got {self.filter_init!r}"
+      )
     n, d = x.shape[-2], x.shape[-1]
     xf32 = masked(x, mask).astype(jnp.float32)
     if self.mode == "causal":
@@ -109,7 +119,10 @@ class SpectralMixer(nn.Module):
         )
     else:
       points = self.num_freqs
-    w_r = self.param("filter_real", logical(_near_one(self.init_std), None, "embed"), (points, d))
+    real_init = nn.initializers.normal(self.init_std)
+    if self.filter_init == "identity":
+      real_init = _near_one(self.init_std)
+    w_r = self.param("filter_real", logical(real_init, None, "embed"), (points, d))
     w_i = self.param(
       "filter_imag", logical(nn.initializers.normal(self.init_std), None, "embed"), (points, d)
     )

@@ -11,6 +11,11 @@ layer:
 The layer is causal by construction. It carries its own FFN and residuals, so the model
 builders use it as a whole block (`is_block = True`).
 
+As the reference: q/k/v/gate/out projections have no bias (`use_bias=True` adds them),
+attention probabilities are dropped at `attention_dropout` (the model passes its attention
+dropout; 0 disables), and a model built of these layers ends with RMSNorm (the class's
+`final_norm`; `model.final_norm=layer` swaps in LayerNorm).
+
 Departures:
 - In the reference, non-worker streams are never updated: they stay equal to their
   embedding and the conv output feeds only K/V. That is our default. `update_nonworkers=True`
@@ -32,7 +37,9 @@ import numpy as np
 from flax import linen as nn
 
 from fnetlab.mixers.attention import attend
-from fnetlab.mixers.common import default_kernel_init, depthwise_conv, logical, rope
+from fnetlab.nn import depthwise_conv, logical, rope
+from fnetlab.nn.dropout import Dropout
+from fnetlab.nn.inits import dense_init
 
 
 def worker_positions(length: int, interval: int) -> np.ndarray:
@@ -52,11 +59,16 @@ class WorkerBlock(nn.Module):
   gate: str | None = "elementwise"  # None | 'elementwise' | 'headwise'
   conv_kernel: int = 3
   update_nonworkers: bool = False
-  dropout_rate: float = 0.0
+  dropout_rate: float = 0.0  # residual dropout (after attention and after the FFN)
+  attention_dropout: float = 0.0  # attention-probability dropout
+  dropout_impl: str = "hash"  # dropout mask PRNG (fnetlab/nn/dropout.py)
+  use_bias: bool = False  # biases on q/k/v/gate/out (the reference has none)
+  init_scheme: str = "fnet"  # dense-layer initialisers (fnetlab/nn/inits.py)
   dtype: Any = jnp.float32
 
   supports_causal: ClassVar[bool] = True
   is_block: ClassVar[bool] = True
+  final_norm: ClassVar[str] = "rms"  # the reference model's last norm
 
   @staticmethod
   def causal_options(options):
@@ -69,10 +81,21 @@ class WorkerBlock(nn.Module):
       raise ValueError(f"worker features {d} not divisible by num_heads={self.num_heads}")
     head_dim = d // self.num_heads
     pos = worker_positions(n, self.interval)
-    dense = lambda feats, name, axes, **kw: nn.DenseGeneral(
-      feats, dtype=self.dtype, kernel_init=logical(default_kernel_init, *axes), name=name, **kw
-    )
-    drop = nn.Dropout(self.dropout_rate, deterministic=deterministic)
+    kernel_init, bias_init = dense_init(self.init_scheme, "mix")
+
+    def dense(feats, name, axes, use_bias=True, **kw):
+      return nn.DenseGeneral(
+        feats,
+        use_bias=use_bias,
+        dtype=self.dtype,
+        kernel_init=logical(kernel_init, *axes),
+        bias_init=logical(bias_init, *axes[-(1 if isinstance(feats, int) else len(feats)) :]),
+        name=name,
+        **kw,
+      )
+
+    drop = Dropout(self.dropout_rate, deterministic=deterministic, impl=self.dropout_impl)
+    qkv_bias = self.use_bias
 
     type_emb = self.param("worker_type", logical(nn.initializers.normal(0.02), "embed"), (d,))
     x = x.at[:, pos].add(type_emb.astype(x.dtype))
@@ -80,24 +103,30 @@ class WorkerBlock(nn.Module):
     kernel = self.param(
       "conv_weight", logical(nn.initializers.lecun_normal(), None, "embed"), (self.conv_kernel, d)
     )
-    bias = self.param("conv_bias", logical(nn.initializers.zeros, "embed"), (d,))
-    conv = depthwise_conv(x, kernel, causal=True) + bias.astype(x.dtype)
+    conv_bias = self.param("conv_bias", logical(nn.initializers.zeros, "embed"), (d,))
+    conv = depthwise_conv(x, kernel, causal=True) + conv_bias.astype(x.dtype)
     h = nn.RMSNorm(dtype=self.dtype, name="conv_norm")(conv)
     h_w = h[:, pos]
 
     heads = (self.num_heads, head_dim)
-    q = dense(heads, "query", ("embed", "heads", "kv"))(h_w)
-    k = dense(heads, "key", ("embed", "heads", "kv"))(h)
-    v = dense(heads, "value", ("embed", "heads", "kv"))(h)
+    q = dense(heads, "query", ("embed", "heads", "kv"), qkv_bias)(h_w)
+    k = dense(heads, "key", ("embed", "heads", "kv"), qkv_bias)(h)
+    v = dense(heads, "value", ("embed", "heads", "kv"), qkv_bias)(h)
     q, k = rope(q, jnp.asarray(pos)), rope(k, jnp.arange(n))
     allowed = jnp.asarray(np.arange(n)[None, :] <= pos[:, None])[None, None]  # [1,1,w,n]
     if mask is not None:
       allowed = jnp.logical_and(allowed, mask[:, None, None, :].astype(bool))
-    ctx = attend(q, k, v, allowed)
+    use_att_drop = self.attention_dropout > 0 and not deterministic
+    att_drop = (
+      Dropout(self.attention_dropout, deterministic=False, impl=self.dropout_impl)
+      if use_att_drop
+      else None
+    )
+    ctx = attend(q, k, v, allowed, dropout=att_drop)
     if self.gate is not None:
       gate_shape = (self.num_heads, head_dim if self.gate == "elementwise" else 1)
-      ctx = ctx * jax.nn.sigmoid(dense(gate_shape, "gate", ("embed", "heads", None))(h_w))
-    out = dense(d, "out", ("heads", "kv", "embed"), axis=(-2, -1))(ctx)
+      ctx = ctx * jax.nn.sigmoid(dense(gate_shape, "gate", ("embed", "heads", None), qkv_bias)(h_w))
+    out = dense(d, "out", ("heads", "kv", "embed"), qkv_bias, axis=(-2, -1))(ctx)
 
     xw = x[:, pos] + drop(out)
     ff = nn.RMSNorm(dtype=self.dtype, name="ffn_norm")(xw)

@@ -1,6 +1,6 @@
 """Models: the encoder family (classification, retrieval, pretraining) and the causal decoder."""
 
-from fnetlab.models.config import SIZES, ModelSpec, layer_mixers, spec_from_config
+from fnetlab.models.config import LRA_ENCODER, SIZES, ModelSpec, layer_mixers, spec_from_config
 from fnetlab.models.decoder import Decoder, supports_decode
 from fnetlab.models.encoder import (
   Classifier,
@@ -11,6 +11,7 @@ from fnetlab.models.encoder import (
 )
 
 __all__ = [
+  "LRA_ENCODER",
   "SIZES",
   "Classifier",
   "Decoder",

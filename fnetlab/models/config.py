@@ -2,7 +2,12 @@
 
 `spec_from_config(config.model)` turns the ml_collections `model` block of any task config into
 a `ModelSpec`: `size` picks the dimensions from `SIZES`, and any dimension set explicitly in the
-config wins over the size. Base and large are the FNet paper's dimensions (REFERENCE.md).
+config wins over the size. Base and large are the FNet paper's dimensions.
+
+The defaults describe the FNet/BERT encoder as google-research `f_net` builds it (post-LN
+blocks, LayerNorm epsilon 1e-12, N(0, 0.02²) initialisation, no dropout on the mixing output);
+the LRA configs switch the fields that make the official LRA Transformer block. Each field
+that departs from one source for another is a row in docs/fidelity.md.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from fnetlab.nn.dropout import IMPLS as DROPOUT_IMPLS
+from fnetlab.nn.inits import SCHEMES
 
 SIZES = {
   "tiny": dict(num_layers=2, d_model=64, d_ff=128, num_heads=2),
@@ -26,7 +32,31 @@ POSITIONS = ("learned", "sinusoidal", "fourier", "none")
 NORMS = ("post", "pre")
 ACTIVATIONS = ("gelu", "gelu_exact", "relu", "ewu")
 POOLINGS = ("cls", "mean", "last")
+FINAL_NORMS = ("auto", "layer", "rms")
+INTERACTIONS = ("concat", "nli")
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
+
+# The official LRA Transformer encoder (google-research long-range-arena,
+# models/transformer/transformer.py), as ModelSpec values; the LRA configs apply it to every
+# mixer, so only the mixing sublayer differs between models.
+LRA_ENCODER = dict(
+  norm="pre",  # x + drop(mix(LN(x))), then x + MLP(LN(x))
+  mixer_dropout=True,  # dropout on the mixing sublayer's output
+  ffn_inner_dropout=True,  # MlpBlock: dropout after the activation and after the output
+  final_norm="layer",  # `encoder_norm` after the last block
+  ln_eps=1e-6,  # flax LayerNorm's default epsilon
+  activation="gelu",  # flax's gelu, the tanh approximation
+  attention_dropout=0.1,  # TransformerEncoder default; Image / Pathfinder override it
+  attention_bias=False,  # SelfAttention(bias=False): no Q/K/V/out biases
+  init_scheme="lra",  # Xavier-uniform kernels, N(0, 1e-6²) biases; LeCun-normal head
+  embed_init_std=1.0,  # token embedding N(0, 1)
+  type_vocab_size=0,  # no token types
+  embed_norm=False,  # no embedding LayerNorm
+  embed_projection=False,  # no embedding projection
+  pool_masked=False,  # classifier_head's mean averages every position, masked or not
+  pooler_dense=False,  # head: pool -> Dense(d_ff) -> ReLU -> Dense(classes)
+  head_hidden=-1,  # -1: d_ff wide
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,12 +80,21 @@ class ModelSpec:
   activation: str = "gelu"
   dropout_rate: float = 0.1
   dropout_impl: str = "hash"  # dropout mask PRNG: hash | threefry (fnetlab/nn/dropout.py)
+  attention_dropout: float = 0.0  # attention-probability dropout in every attention layer
+  attention_bias: bool = True  # biases on attention Q/K/V/out (f_net: yes; LRA: no)
+  mixer_dropout: bool | None = None  # dropout on the mixer output; None: pre-LN yes, post-LN no
+  ffn_inner_dropout: bool = False  # dropout after the FFN activation too (LRA's MlpBlock)
+  init_scheme: str = "fnet"  # fnet | lra | xavier (fnetlab/nn/inits.py)
   ln_eps: float = 1e-12
+  embed_init_std: float = 0.02  # word-embedding init std (f_net 0.02; LRA 1.0)
   embed_norm: bool = True
   embed_projection: bool = True
+  final_norm: str = "auto"  # pre-LN final norm: auto (the mixer's choice) | layer | rms
   pooling: str = "cls"
+  pool_masked: bool = True  # mean / last pooling skip masked positions (LRA's mean does not)
   pooler_dense: bool = True  # FNet/BERT tanh(Dense(h_cls)) pooler
   head_hidden: int = 0  # >0: LRA head Dense(head_hidden)-ReLU before the logits; -1: d_ff
+  interaction: str = "concat"  # two-tower head input: concat [e1, e2] | nli [e1, e2, e1*e2, e1-e2]
   num_classes: int = 2
   causal: bool = False  # encoder: make every layer causal (the decoder always is)
   dtype: str = "float32"
@@ -67,6 +106,9 @@ class ModelSpec:
       ("norm", NORMS),
       ("activation", ACTIVATIONS),
       ("pooling", POOLINGS),
+      ("final_norm", FINAL_NORMS),
+      ("interaction", INTERACTIONS),
+      ("init_scheme", SCHEMES),
       ("dtype", tuple(DTYPES)),
       ("dropout_impl", DROPOUT_IMPLS),
     ):
@@ -80,6 +122,11 @@ class ModelSpec:
   @property
   def embed_dim(self) -> int:
     return self.d_embed or self.d_model
+
+  @property
+  def drops_mixer_output(self) -> bool:
+    """Whether blocks drop the mixer's output: LRA's pre-LN block does, f_net's post-LN does not."""
+    return self.norm == "pre" if self.mixer_dropout is None else bool(self.mixer_dropout)
 
 
 def spec_from_config(model_cfg, **overrides) -> ModelSpec:

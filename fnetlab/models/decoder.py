@@ -1,7 +1,9 @@
 """A causal language model built from any causal-capable mixer.
 
 Token embedding + positions (learned by default; `none` when the mixer brings its own, e.g.
-RoPE attention or the WorkerTransformer) -> N blocks made causal -> final norm -> logits.
+RoPE attention or the WorkerTransformer) -> N blocks made causal -> final norm -> logits. The
+final norm is LayerNorm, or RMSNorm for the WorkerTransformer (its reference ends with one;
+`model.final_norm` overrides).
 The blocks follow `model.norm` like the encoder's (the ModelSpec default is post-LN; the LM
 configs set `norm='pre'`, as is usual for decoders). Non-causal mixers (FNet, linear,
 random) are refused by the mixer registry with a clear error.
@@ -17,9 +19,11 @@ import jax.numpy as jnp
 from flax import linen as nn
 
 from fnetlab import mixers
-from fnetlab.mixers.common import default_kernel_init, logical
 from fnetlab.models.config import ModelSpec, layer_mixers
-from fnetlab.models.layers import Positions, build_blocks, layer_norm
+from fnetlab.models.layers import Positions, build_blocks, final_norm
+from fnetlab.nn import add_positions, logical
+from fnetlab.nn.dropout import Dropout
+from fnetlab.nn.inits import dense_init
 
 
 def supports_decode(spec: ModelSpec) -> bool:
@@ -53,14 +57,16 @@ class Decoder(nn.Module):
       name="embed",
     )
     positions = Positions(spec.positions, spec.max_len, spec.d_model, name="position")
-    x = emb(ids) + positions(ids.shape[1], offset)[None]
-    x = nn.Dropout(spec.dropout_rate)(x, deterministic=deterministic).astype(spec.compute_dtype)
+    x = add_positions(emb(ids), positions(ids.shape[1], offset))
+    drop = Dropout(spec.dropout_rate, impl=spec.dropout_impl)
+    x = drop(x, deterministic=deterministic).astype(spec.compute_dtype)
     for block in build_blocks(spec, causal=True, decode=self.decode):
       x = block(x, None, deterministic)
-    x = layer_norm(spec, "final_norm")(x)
+    x = final_norm(spec)(x)
+    kernel_init, bias_init = dense_init(spec.init_scheme, "logits")
     return nn.Dense(
       spec.vocab_size,
       name="logits",
-      kernel_init=logical(default_kernel_init, "embed", "vocab"),
-      bias_init=logical(nn.initializers.zeros, "vocab"),
+      kernel_init=logical(kernel_init, "embed", "vocab"),
+      bias_init=logical(bias_init, "vocab"),
     )(x.astype(jnp.float32))

@@ -2,14 +2,19 @@
 
 Embeddings follow FNet: word + position + token-type, LayerNorm, a Dense projection to the
 model width ("hidden_mapping_in"), dropout. Blocks get their mixer injected and are post-LN by
-default (`x = LN(x + mix(x)); y = LN(x + FF(x))`), pre-LN as an option with a final LN. With
+default (`x = LN(x + mix(x)); y = LN(x + FF(x))`), pre-LN as an option with a final norm. With
 `mixer='attention'`, `embed_projection=False` and `activation='gelu_exact'` the encoder is
-BERT, which the HF import parity test checks exactly.
+BERT, which the HF import parity test checks exactly. The LRA configs turn it into the official
+LRA Transformer encoder: word embeddings N(0, 1) without type embeddings, LayerNorm or
+projection; pre-LN blocks; a final LayerNorm.
 
-Task models on top:
-- `Classifier`: pooled output -> logits (`num_classes=1` is regression, as STS-B).
+Task models on top (neither f_net's classifier nor LRA's head has dropout before the logits,
+so ours has none):
+- `Classifier`: pooled output -> [Dense(head_hidden) -> ReLU] -> logits (`num_classes=1` is
+  regression, as STS-B).
 - `DualClassifier`: LRA Retrieval's two towers with shared weights and a head on
-  [e1, e2, e1*e2, e1-e2] -> Dense -> ReLU -> Dense -> ReLU -> logits.
+  concat[e1, e2] (`interaction='concat'`, what the released trainer runs) or
+  [e1, e2, e1*e2, e1-e2] (`interaction='nli'`) -> Dense -> ReLU -> Dense -> ReLU -> logits.
 - `Pretrainer`: MLM (dense -> gelu -> LN -> decoder tied to the word embedding, own bias) + NSP.
 """
 
@@ -18,18 +23,22 @@ from __future__ import annotations
 import jax.numpy as jnp
 from flax import linen as nn
 
-from fnetlab.mixers.common import default_kernel_init, logical
 from fnetlab.models.config import ModelSpec
-from fnetlab.models.layers import Positions, activation, build_blocks, layer_norm
+from fnetlab.models.layers import Positions, activation, build_blocks, final_norm, layer_norm
+from fnetlab.nn import add_positions, logical
+from fnetlab.nn.dropout import Dropout
+from fnetlab.nn.inits import dense_init
 
 
-def dense(features, name, axes, dtype=jnp.float32, **kw):
+def dense(features, name, axes, dtype=jnp.float32, *, scheme="fnet", site="logits", **kw):
+  """nn.Dense with logical axes and the initialisers `scheme` uses at `site` (nn/inits.py)."""
+  kernel_init, bias_init = dense_init(scheme, site)
   return nn.Dense(
     features,
     dtype=dtype,
     name=name,
-    kernel_init=logical(default_kernel_init, *axes),
-    bias_init=logical(nn.initializers.zeros, axes[-1]),
+    kernel_init=logical(kernel_init, *axes),
+    bias_init=logical(bias_init, axes[-1]),
     **kw,
   )
 
@@ -42,7 +51,7 @@ class Embeddings(nn.Module):
     self.word = nn.Embed(
       spec.vocab_size,
       spec.embed_dim,
-      embedding_init=logical(nn.initializers.normal(0.02), "vocab", "embed"),
+      embedding_init=logical(nn.initializers.normal(spec.embed_init_std), "vocab", "embed"),
       name="word",
     )
     self.positions = Positions(spec.positions, spec.max_len, spec.embed_dim, name="position")
@@ -57,20 +66,25 @@ class Embeddings(nn.Module):
       self.norm = layer_norm(spec, "norm")
     if spec.embed_projection:
       self.projection = dense(
-        spec.d_model, "projection", ("embed", "embed_out"), spec.compute_dtype
+        spec.d_model,
+        "projection",
+        ("embed", "embed_out"),
+        spec.compute_dtype,
+        scheme=spec.init_scheme,
+        site="projection",
       )
     elif spec.embed_dim != spec.d_model:
       raise ValueError("model.d_embed != d_model needs model.embed_projection=True")
-    self.dropout = nn.Dropout(spec.dropout_rate)
+    self.dropout = Dropout(spec.dropout_rate, impl=spec.dropout_impl)
 
   def __call__(self, ids, type_ids=None, deterministic=True, offset=0):
-    x = self.word(ids) + self.positions(ids.shape[1], offset)[None]
+    x = add_positions(self.word(ids), self.positions(ids.shape[1], offset))
     if self.spec.type_vocab_size:
       x = x + self.types(jnp.zeros_like(ids) if type_ids is None else type_ids)
     if self.spec.embed_norm:
       x = self.norm(x)
-    if self.spec.embed_projection:
-      x = self.projection(x)
+    if self.spec.embed_projection:  # on [b*n, e], as FeedForward (fnetlab/models/layers.py)
+      x = self.projection(x.reshape(-1, x.shape[-1])).reshape(*x.shape[:-1], -1)
     return self.dropout(x, deterministic=deterministic).astype(self.spec.compute_dtype)
 
   def attend(self, h):
@@ -89,7 +103,7 @@ class Encoder(nn.Module):
     for block in build_blocks(self.spec, causal=self.spec.causal):
       x = block(x, mask, deterministic)
     if self.spec.norm == "pre":
-      x = layer_norm(self.spec, "final_norm")(x)
+      x = final_norm(self.spec)(x)
     return x
 
 
@@ -109,11 +123,18 @@ class Pooler(nn.Module):
 
   @nn.compact
   def __call__(self, h, mask=None):
-    x = pool(h, mask, self.spec.pooling)
+    x = pool(h, mask if self.spec.pool_masked else None, self.spec.pooling)
     if self.spec.pooler_dense:
-      x = jnp.tanh(
-        dense(self.spec.d_model, "dense", ("embed", "embed_out"), self.spec.compute_dtype)(x)
+      spec = self.spec
+      pooler = dense(
+        spec.d_model,
+        "dense",
+        ("embed", "embed_out"),
+        spec.compute_dtype,
+        scheme=spec.init_scheme,
+        site="pooler",
       )
+      x = jnp.tanh(pooler(x))
     return x
 
 
@@ -132,19 +153,22 @@ class EncoderModel(nn.Module):
 
 
 class Head(nn.Module):
-  """[Dense(hidden)-ReLU]* then Dense(num_classes), in float32."""
+  """[Dense(hidden)-ReLU]* then Dense(num_classes), in float32, with no dropout: f_net's
+  classifier and LRA's `classifier_head` have none."""
 
   num_classes: int
   hidden: tuple = ()
-  dropout_rate: float = 0.0
+  init_scheme: str = "fnet"
 
   @nn.compact
-  def __call__(self, x, deterministic=True):
+  def __call__(self, x):
     x = x.astype(jnp.float32)
+    scheme = self.init_scheme
     for i, width in enumerate(self.hidden):
-      x = nn.relu(dense(width, f"hidden_{i}", ("embed", "mlp"))(x))
-    x = nn.Dropout(self.dropout_rate)(x, deterministic=deterministic)
-    return dense(self.num_classes, "logits", ("mlp", None))(x)
+      x = nn.relu(
+        dense(width, f"hidden_{i}", ("embed", "mlp"), scheme=scheme, site="head_hidden")(x)
+      )
+    return dense(self.num_classes, "logits", ("mlp", None), scheme=scheme, site="logits")(x)
 
 
 class Classifier(nn.Module):
@@ -159,26 +183,31 @@ class Classifier(nn.Module):
       batch["inputs"], batch.get("type_ids"), mask, deterministic
     )
     hidden = (self.spec.head_hidden,) if self.spec.head_hidden else ()
-    return Head(self.spec.num_classes, hidden, self.spec.dropout_rate, name="head")(
-      out["pooled_output"], deterministic
-    )
+    head = Head(self.spec.num_classes, hidden, self.spec.init_scheme, name="head")
+    return head(out["pooled_output"])
+
+
+def interact(e1, e2, how: str):
+  """The two-tower head's input: concat[e1, e2] or the NLI form [e1, e2, e1*e2, e1-e2]."""
+  if how == "nli":
+    return jnp.concatenate([e1, e2, e1 * e2, e1 - e2], axis=-1)
+  return jnp.concatenate([e1, e2], axis=-1)
 
 
 class DualClassifier(nn.Module):
-  """LRA Retrieval: one shared encoder on both documents, head on [e1, e2, e1*e2, e1-e2]."""
+  """LRA Retrieval: one shared encoder on both documents, a head on their interaction."""
 
   spec: ModelSpec
 
   @nn.compact
   def __call__(self, batch, deterministic=True):
-    backbone = EncoderModel(self.spec, name="backbone")
+    spec = self.spec
+    backbone = EncoderModel(spec, name="backbone")
     e1 = backbone(batch["inputs"], None, batch.get("mask"), deterministic)["pooled_output"]
     e2 = backbone(batch["inputs2"], None, batch.get("mask2"), deterministic)["pooled_output"]
-    feats = jnp.concatenate([e1, e2, e1 * e2, e1 - e2], axis=-1)
-    width = self.spec.head_hidden or self.spec.d_model
-    return Head(self.spec.num_classes, (width, width // 2), self.spec.dropout_rate, name="head")(
-      feats, deterministic
-    )
+    width = spec.head_hidden or spec.d_model
+    head = Head(spec.num_classes, (width, width // 2), spec.init_scheme, name="head")
+    return head(interact(e1, e2, spec.interaction))
 
 
 class Pretrainer(nn.Module):
@@ -192,10 +221,15 @@ class Pretrainer(nn.Module):
     backbone = EncoderModel(spec, name="backbone")
     out = backbone(batch["inputs"], batch.get("type_ids"), batch.get("mask"), deterministic)
     h = jnp.take_along_axis(out["sequence_output"], batch["mlm_positions"][..., None], axis=1)
-    h = dense(spec.embed_dim, "mlm_dense", ("embed_out", "embed"))(h.astype(jnp.float32))
+    mlm_dense = dense(
+      spec.embed_dim, "mlm_dense", ("embed_out", "embed"), scheme=spec.init_scheme, site="mlm"
+    )
+    h = mlm_dense(h.astype(jnp.float32))
     h = nn.LayerNorm(epsilon=spec.ln_eps, name="mlm_norm")(activation(spec.activation)(h))
     word = backbone.variables["params"]["encoder"]["embeddings"]["word"]["embedding"]
     mlm = h @ nn.unbox(word).T.astype(jnp.float32)
-    mlm = mlm + self.param("mlm_bias", logical(nn.initializers.zeros, "vocab"), (spec.vocab_size,))
-    nsp = dense(2, "nsp", ("embed", None))(out["pooled_output"].astype(jnp.float32))
+    _, mlm_bias_init = dense_init(spec.init_scheme, "logits")  # f_net: the output bias N(0.02)
+    mlm = mlm + self.param("mlm_bias", logical(mlm_bias_init, "vocab"), (spec.vocab_size,))
+    nsp = dense(2, "nsp", ("embed", None), scheme=spec.init_scheme, site="logits")
+    nsp = nsp(out["pooled_output"].astype(jnp.float32))
     return mlm, nsp

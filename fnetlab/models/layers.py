@@ -18,8 +18,10 @@ import numpy as np
 from flax import linen as nn
 from jax import numpy as jnp
 
-from fnetlab.mixers.common import default_kernel_init, logical
 from fnetlab.models.config import ModelSpec
+from fnetlab.nn import default_kernel_init, logical
+from fnetlab.nn.dropout import Dropout
+from fnetlab.nn.inits import dense_init
 
 
 class ElasticWaveUnit(nn.Module):
@@ -84,32 +86,48 @@ class Positions(nn.Module):
 
 
 class FeedForward(nn.Module):
-  """Dense(d_ff) -> activation -> Dense(d) -> dropout."""
+  """Dense(d_ff) -> activation -> [dropout] -> Dense(d) -> dropout.
+
+  f_net's FeedForwardLayer drops only the output; LRA's MlpBlock also drops after the
+  activation (`inner_dropout`).
+  """
 
   d_ff: int
   activation: str = "gelu"
   dropout_rate: float = 0.0
   dtype: object = jnp.float32
+  init_scheme: str = "fnet"
+  inner_dropout: bool = False
+  dropout_impl: str = "hash"  # fnetlab/nn/dropout.py
 
   @nn.compact
   def __call__(self, x, deterministic=True):
-    d = x.shape[-1]
+    # The FFN is position-wise, so it runs on [positions, features]. On [b, n, f] XLA's CPU
+    # backend lowers each weight gradient (a contraction over b and n) with a transposed copy
+    # of the activations; flattened, it is one plain matmul: the FF-only step is ~15% faster
+    # (docs/performance.md). Dropout's hash mask indexes positions linearly, so it is unchanged.
+    shape, d = x.shape, x.shape[-1]
+    x = x.reshape(-1, d)
+    k_in, b_in = dense_init(self.init_scheme, "ffn_in")
+    k_out, b_out = dense_init(self.init_scheme, "ffn_out")
     h = nn.Dense(
       self.d_ff,
       dtype=self.dtype,
-      kernel_init=logical(default_kernel_init, "embed", "mlp"),
-      bias_init=logical(nn.initializers.zeros, "mlp"),
+      kernel_init=logical(k_in, "embed", "mlp"),
+      bias_init=logical(b_in, "mlp"),
       name="intermediate",
     )(x)
     h = activation(self.activation)(h)
+    if self.inner_dropout:
+      h = Dropout(self.dropout_rate, impl=self.dropout_impl)(h, deterministic=deterministic)
     h = nn.Dense(
       d,
       dtype=self.dtype,
-      kernel_init=logical(default_kernel_init, "mlp", "embed"),
-      bias_init=logical(nn.initializers.zeros, "embed"),
+      kernel_init=logical(k_out, "mlp", "embed"),
+      bias_init=logical(b_out, "embed"),
       name="output",
     )(h)
-    return nn.Dropout(self.dropout_rate)(h, deterministic=deterministic)
+    return Dropout(self.dropout_rate, impl=self.dropout_impl)(h, deterministic).reshape(shape)
 
 
 def layer_norm(spec: ModelSpec, name: str):
@@ -122,8 +140,32 @@ def layer_norm(spec: ModelSpec, name: str):
   )
 
 
+def final_norm(spec: ModelSpec, name: str = "final_norm"):
+  """The norm after the last pre-LN block: LayerNorm, or RMSNorm where the mixer's reference
+  model ends with one (the WorkerTransformer); `model.final_norm` overrides."""
+  from fnetlab import mixers
+
+  kind = spec.final_norm
+  if kind == "auto":
+    kind = getattr(mixers.mixer_class(spec.mixer), "final_norm", "layer")
+  if kind == "rms":
+    return nn.RMSNorm(
+      epsilon=spec.ln_eps,
+      dtype=spec.compute_dtype,
+      name=name,
+      scale_init=logical(nn.initializers.ones, "embed"),
+    )
+  return layer_norm(spec, name)
+
+
 class Block(nn.Module):
-  """Mixer sublayer + FFN sublayer, post-LN (FNet/BERT) or pre-LN. Knows nothing of the mixer."""
+  """Mixer sublayer + FFN sublayer. Knows nothing of the mixer.
+
+  post-LN (f_net): x = LN(x + mix(x)); y = LN(x + FF(x)).
+  pre-LN (LRA): x = x + drop(mix(LN(x))); y = x + FF(LN(x)).
+  Whether the mixer's output is dropped is `spec.drops_mixer_output` (LRA yes, f_net no), the
+  same for every mixer, so only the mixing sublayer differs between models.
+  """
 
   mixer: nn.Module
   spec: ModelSpec
@@ -131,8 +173,18 @@ class Block(nn.Module):
   @nn.compact
   def __call__(self, x, mask=None, deterministic=True):
     spec = self.spec
-    drop = nn.Dropout(spec.dropout_rate if getattr(self.mixer, "output_dropout", True) else 0.0)
-    ffn = FeedForward(spec.d_ff, spec.activation, spec.dropout_rate, spec.compute_dtype, name="ffn")
+    rate = spec.dropout_rate if spec.drops_mixer_output else 0.0
+    drop = Dropout(rate, impl=spec.dropout_impl)
+    ffn = FeedForward(
+      spec.d_ff,
+      spec.activation,
+      spec.dropout_rate,
+      spec.compute_dtype,
+      spec.init_scheme,
+      spec.ffn_inner_dropout,
+      dropout_impl=spec.dropout_impl,
+      name="ffn",
+    )
     if spec.norm == "post":
       x = layer_norm(spec, "mixer_norm")(
         x + drop(self.mixer(x, mask, deterministic), deterministic)
@@ -143,13 +195,35 @@ class Block(nn.Module):
     return x + ffn(layer_norm(spec, "ffn_norm")(x), deterministic)
 
 
+def mixer_defaults(spec: ModelSpec, block: bool) -> dict:
+  """The model-level settings offered to every mixer (each takes those it has fields for).
+
+  A mixer's `dropout_rate` is its attention-probability dropout (Attention, LSRA) and `use_bias`
+  its attention biases; a whole-block mixer's `dropout_rate` is its residual dropout instead,
+  and it takes the attention dropout as `attention_dropout`.
+  """
+  defaults = dict(
+    num_heads=spec.num_heads,
+    d_ff=spec.d_ff,
+    dtype=spec.compute_dtype,
+    init_scheme=spec.init_scheme,
+    dropout_impl=spec.dropout_impl,
+  )
+  if block:
+    return {
+      **defaults,
+      "dropout_rate": spec.dropout_rate,
+      "attention_dropout": spec.attention_dropout,
+    }
+  return {**defaults, "dropout_rate": spec.attention_dropout, "use_bias": spec.attention_bias}
+
+
 def build_blocks(spec: ModelSpec, causal: bool = False, decode: bool = False) -> list[nn.Module]:
   """One block per layer: the mixer chosen by the hybrid layout, injected into a Block, or the
   mixer itself where the mixer is a whole block (the WorkerTransformer layer)."""
   from fnetlab import mixers
   from fnetlab.models.config import layer_mixers
 
-  defaults = dict(num_heads=spec.num_heads, d_ff=spec.d_ff, dtype=spec.compute_dtype)
   blocks = []
   for i, name in enumerate(layer_mixers(spec)):
     options = dict(spec.mixer_options) if name == spec.mixer else {}
@@ -157,10 +231,11 @@ def build_blocks(spec: ModelSpec, causal: bool = False, decode: bool = False) ->
       options["causal"] = True
     if decode and "decode" in mixers.option_names(name):
       options["decode"] = True
-    if mixers.is_block(name):  # a whole block: it also takes the model's dropout
-      block_defaults = {**defaults, "dropout_rate": spec.dropout_rate}
-      blocks.append(mixers.get(name, model_defaults=block_defaults, name=f"layer_{i}", **options))
+    if mixers.is_block(name):
+      defaults = mixer_defaults(spec, block=True)
+      blocks.append(mixers.get(name, model_defaults=defaults, name=f"layer_{i}", **options))
     else:
+      defaults = mixer_defaults(spec, block=False)
       mixer = mixers.get(name, model_defaults=defaults, parent=None, **options)
       blocks.append(Block(mixer=mixer, spec=spec, name=f"layer_{i}"))
   return blocks

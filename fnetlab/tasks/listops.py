@@ -3,7 +3,8 @@
 Reads the official `basic_{train,val,test}.tsv` from `config.data.dir`; with no dir it
 generates them (seeded, faithful generator in fnetlab/data/listops.py) into a cache folder
 keyed by the generator settings, the embedded offline default. A CLS token (id = vocab size)
-is prepended for CLS pooling, as LRA's encoder does with its learned CLS embedding.
+is prepended for CLS pooling, as LRA's encoder does with its learned CLS embedding, so
+`model.max_len` counts it: 2001 in the LRA config, the official 2000 tokens plus CLS.
 """
 
 from __future__ import annotations

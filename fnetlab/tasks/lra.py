@@ -4,20 +4,24 @@ Inputs come from `fnetlab.data.lra` (the official encodings and splits, and wher
 depart from them); this module holds the models, losses and metrics:
 - `text`: byte-level IMDB, CLS + `model.max_len - 1` bytes (the official `max_length`; one
   position is the CLS token), binary sentiment; validation is the test split, as officially.
-- `retrieval`: AAN pairs, each document CLS + `model.max_len - 1` bytes, two towers sharing
-  one encoder (`DualClassifier`).
+- `retrieval`: AAN pairs, each document `model.max_len` bytes with no CLS token, as the
+  official matching model (`data.cls=true`: CLS + `model.max_len - 1` bytes), two towers
+  sharing one encoder (`DualClassifier`).
 - `image`: grayscale CIFAR-10, CLS + 1024 pixel ids, 10 classes.
 - `pathfinder` / `pathx`: `res*res` pixel ids, mean pooling (no CLS), binary label; with no
   `data.dir` the seeded generator writes the official layout into the cache
   (`$FNETLAB_CACHE`) once.
+- `data.mask_zero_pixels=true` (image tasks) gives the model the official `inputs > 0` mask,
+  which hides black pixels (docs/fidelity.md says why it is off by default).
 
 tfds is used through `tfds.data_source` (array_record; no TensorFlow needed) with
 `download=False`: these tasks never download.
 
-LRA's attention settings that only attention layers have (`qkv_dim` narrower than `d_model`
-for Image / Pathfinder / Path-X, attention-probability dropout) live in the config's
-`attention` block and are passed to the mixer here, at build time, only when the chosen mixer
-has that option, so `--config.model.mixer=...` overrides and mixer sweeps stay valid.
+LRA's `qkv_dim` (narrower than `d_model` for Image / Pathfinder / Path-X) lives in the config's
+`attention` block and is passed to the mixer here, at build time, only when the chosen mixer
+has that option, so `--config.model.mixer=...` overrides and mixer sweeps stay valid. The
+attention-probability dropout is a model field (`model.attention_dropout`) that every
+attention layer takes, including hybrid layers and LSRA's attention half.
 """
 
 from __future__ import annotations
@@ -36,10 +40,6 @@ from fnetlab.tasks.base import (
   classification_predict,
 )
 
-# Mixers whose `dropout_rate` option is attention-probability dropout (WorkerBlock's is not).
-ATTENTION_DROPOUT_MIXERS = ("attention", "lsra")
-
-
 # ----------------------------------------------------------------------------- model
 
 
@@ -53,11 +53,8 @@ def model_spec(config, *, vocab_size: int, num_classes: int):
     raise UserError(f"config key model.mixer: {e}") from None
   options = dict(model.pop("mixer_options", None) or {})
   att = config.get("attention")
-  if att is not None:
-    if att.get("qkv_dim") and "qkv_dim" in valid:
-      options.setdefault("qkv_dim", int(att.qkv_dim))
-    if att.get("dropout_rate") and mixer in ATTENTION_DROPOUT_MIXERS:
-      options.setdefault("dropout_rate", float(att.dropout_rate))
+  if att is not None and att.get("qkv_dim") and "qkv_dim" in valid:
+    options.setdefault("qkv_dim", int(att.qkv_dim))
   try:
     return spec_from_config(
       model, mixer_options=options, vocab_size=vocab_size, num_classes=num_classes
@@ -74,10 +71,10 @@ def _check_length(config, needed: int, what: str) -> None:
     )
 
 
-def _byte_width(config) -> int:
-  if config.model.max_len < 2:
+def _byte_width(config, cls: bool = True) -> int:
+  if config.model.max_len < 1 + cls:
     raise UserError(f"config key model.max_len={config.model.max_len}: needs CLS + >= 1 byte")
-  return config.model.max_len - 1  # one position is the CLS token
+  return config.model.max_len - cls  # with a CLS token, one position is the CLS
 
 
 def _task(name, model, splits, info) -> Task:
@@ -110,17 +107,18 @@ def build_text(config) -> Task:
 def build_image(config) -> Task:
   """Grayscale CIFAR-10: CLS + 1024 pixel ids, 10 classes."""
   _check_length(config, 1025, "CLS + 1024 CIFAR-10 pixels")
-  splits = data.cifar10_splits(config.data.dir)
+  splits = data.cifar10_splits(config.data.dir, bool(config.data.get("mask_zero_pixels", False)))
   spec = model_spec(config, vocab_size=data.PIXEL_VOCAB + 1, num_classes=10)
   info = {"data_dir": config.data.dir or "tfds default"}
   return _task("image", Classifier(spec), splits, info)
 
 
 def build_retrieval(config) -> Task:
-  """AAN pairs: two CLS + byte documents through one shared encoder, binary label."""
-  width = _byte_width(config)
-  splits, documents = data.retrieval_splits(config.data.dir, width)
-  spec = model_spec(config, vocab_size=data.BYTE_VOCAB + 1, num_classes=2)
+  """AAN pairs: two byte documents (official: no CLS) through one shared encoder, binary label."""
+  cls = bool(config.data.get("cls", False))
+  width = _byte_width(config, cls)
+  splits, documents = data.retrieval_splits(config.data.dir, width, cls)
+  spec = model_spec(config, vocab_size=data.BYTE_VOCAB + cls, num_classes=2)
   info = {"data_dir": os.path.expanduser(config.data.dir), "documents": documents, "bytes": width}
   return _task("retrieval", DualClassifier(spec), splits, info)
 
@@ -142,7 +140,13 @@ def build_pathfinder(config) -> Task:
     if config.data.dir
     else data.generated_pathfinder(config.data.generate.to_dict(), res, difficulty)
   )
-  splits = data.pathfinder_splits(root, res, difficulty, int(config.data.split_seed))
+  splits = data.pathfinder_splits(
+    root,
+    res,
+    difficulty,
+    int(config.data.split_seed),
+    bool(config.data.get("mask_zero_pixels", False)),
+  )
   spec = model_spec(config, vocab_size=data.PIXEL_VOCAB, num_classes=2)
   name = config.task if config.task == "pathx" or res == 32 else f"pathfinder{res}"
   info = {"data_dir": str(root), "resolution": res, "difficulty": difficulty}
