@@ -69,6 +69,7 @@ def get_config(arg=None):
     c.optim.lr = 1e-3
     c.optim.warmup_steps = 40
     c.model.dropout_rate = 0.0
+    c.model.attention_dropout = 0.0
   return c
 
 

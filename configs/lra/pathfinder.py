@@ -98,6 +98,7 @@ def get_config(arg=None):
     c.optim.lr = 1e-3
     c.optim.warmup_steps = 20
     c.model.dropout_rate = 0.0
+    c.model.attention_dropout = 0.0
   return c
 
 
