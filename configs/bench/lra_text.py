@@ -51,6 +51,9 @@ def get_config(arg=None):
       spectral_elastic=dict(mixer="spectral", mode="elastic"),  # params constant in N
       fourier_dft=dict(mixer="fourier", impl="dft"),  # the official TPU matmul path
       fnet_hybrid=dict(mixer="fourier", hybrid="top", hybrid_layers=2),  # attention on top 2
+      # flax's threefry dropout masks instead of the counter hash (docs/performance.md)
+      fourier_threefry=dict(mixer="fourier", dropout_impl="threefry"),
+      ff_only_threefry=dict(mixer="ff_only", dropout_impl="threefry"),
     )
   )
   config.mixers = "fourier,attention,spectral,spectral_elastic,lsra,ff_only,linear"  # --mixers
