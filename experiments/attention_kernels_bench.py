@@ -44,7 +44,7 @@ def step_fn(kernel, causal, rate, block_k=None, threefry=False):
   def loss(q, k, v, key_mask, seed):
     kw = dict(key_mask=key_mask, dropout_rate=rate, dropout_seed=seed if rate else None)
     if threefry:
-      key = jax.random.wrap_key_data(jnp.concatenate([seed, seed]))
+      key = jax.random.wrap_key_data(seed)
       drop = lambda p: jnp.where(jax.random.bernoulli(key, 1 - rate, p.shape), p / (1 - rate), 0)
       y = ak.attend(q, k, v, None, causal, drop, key_mask=key_mask, kernel="explicit")
     elif block_k is not None:

@@ -8,9 +8,18 @@ Options beyond the textbook layer:
 - `decode`: autoregressive decoding with a KV cache (flax's `cache` collection). Initialise
   the cache by calling `init` on a full-length input with `decode=True`.
 
-The fused `jax.nn.dot_product_attention` is used on GPU/TPU whenever attention dropout is
-inactive, so a GPU gets the cuDNN flash kernel; with attention dropout in training, and on CPU
-(where XLA's lowering of the fused op is slower), an explicit softmax computes the same thing.
+- `kernel`: which SDPA implementation computes the attention (fnetlab/nn/attention_kernels.py,
+  docs/attention.md). `'auto'` (the default) picks per platform: on CPU the explicit
+  einsum-softmax below 256 keys and a memory-efficient blocked kernel (online softmax over key
+  blocks, O(N) memory, fused dropout) from 256 up; on GPU cuDNN flash attention for bf16/fp16
+  inputs with at most a padding mask and/or the causal flag, head_dim a multiple of 8 and
+  <= 256, and no probability dropout; XLA's `dot_product_attention` for other inference cases
+  on GPU and TPU; the explicit kernel when probability dropout is active in training there
+  (neither cuDNN nor XLA's op takes it through `jax.nn.dot_product_attention`).
+  `'explicit'`, `'blocked'`, `'xla'`, `'cudnn'` force one path.
+- `dropout_impl`: `'hash'` draws the probability-dropout mask inside the kernel from a
+  position hash (regenerated in the backward pass, never stored); `'threefry'` applies
+  `fnetlab.nn.dropout.Dropout(impl='threefry')` to the explicit kernel's probabilities.
 """
 
 from __future__ import annotations
@@ -22,33 +31,14 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-from fnetlab.mixers.common import default_kernel_init, logical, rope
+from fnetlab.nn import attention_kernels, logical, rope
+from fnetlab.nn.dropout import Dropout
+from fnetlab.nn.inits import dense_init
 
 GATES = (None, "elementwise", "headwise")
 
-
-def explicit_attention(q, k, v, mask, dropout):
-  """Softmax attention with dropout on the probabilities. mask: bool, broadcast to [b, h, q, k]."""
-  logits = jnp.einsum("bqhd,bkhd->bhqk", q, k).astype(jnp.float32) * q.shape[-1] ** -0.5
-  if mask is not None:
-    logits = jnp.where(mask, logits, jnp.finfo(jnp.float32).min)
-  probs = dropout(jax.nn.softmax(logits, axis=-1).astype(v.dtype))
-  return jnp.einsum("bhqk,bkhd->bqhd", probs, v)
-
-
-def attend(q, k, v, mask=None, causal=False, dropout=None):
-  """SDPA on [batch, length, heads, head_dim]; `mask` bool [b|1, 1, q, k].
-
-  Fused `jax.nn.dot_product_attention` on GPU/TPU without dropout. On CPU, XLA's lowering of
-  that op measured 1.7x slower (forward + backward, N=1024) than the plain
-  einsum-softmax-einsum, which computes the same thing, so CPU takes the explicit path.
-  """
-  if dropout is None and jax.default_backend() != "cpu":
-    return jax.nn.dot_product_attention(q, k, v, mask=mask, is_causal=causal)
-  if causal:
-    tri = jnp.tril(jnp.ones((q.shape[1], k.shape[1]), bool))[None, None]
-    mask = tri if mask is None else jnp.logical_and(mask, tri)
-  return explicit_attention(q, k, v, mask, dropout or (lambda p: p))
+# SDPA with per-platform kernel selection; the worker mixer calls it directly.
+attend = attention_kernels.attend
 
 
 class Attention(nn.Module):
@@ -60,8 +50,11 @@ class Attention(nn.Module):
   gate: str | None = None  # None | 'elementwise' | 'headwise'
   rope: bool = False
   dropout_rate: float = 0.0  # dropout on attention probabilities
+  dropout_impl: str = "hash"  # dropout mask PRNG (fnetlab/nn/dropout.py)
   use_bias: bool = True
+  init_scheme: str = "fnet"  # initialisers of the dense layers (fnetlab/nn/inits.py)
   decode: bool = False
+  kernel: str = "auto"  # auto | explicit | blocked | xla | cudnn (docs/attention.md)
   dtype: Any = jnp.float32
 
   supports_causal: ClassVar[bool] = True
@@ -79,37 +72,44 @@ class Attention(nn.Module):
     if width % self.num_heads:
       raise ValueError(f"attention width {width} is not divisible by num_heads={self.num_heads}")
     head_dim = width // self.num_heads
+    kernel_init, bias_init = dense_init(self.init_scheme, "mix")
     dense = functools.partial(
       nn.DenseGeneral,
       features=(self.num_heads, head_dim),
       use_bias=self.use_bias,
       dtype=self.dtype,
-      kernel_init=logical(default_kernel_init, "embed", "heads", "kv"),
-      bias_init=logical(nn.initializers.zeros, "heads", "kv"),
+      kernel_init=logical(kernel_init, "embed", "heads", "kv"),
+      bias_init=logical(bias_init, "heads", "kv"),
     )
     q, k, v = dense(name="query")(x), dense(name="key")(x), dense(name="value")(x)
 
-    attn_mask = None if mask is None else mask[:, None, None, :].astype(bool)
-    causal = self.causal
+    key_mask = None if mask is None else mask.astype(bool)  # padding, [b, k]
+    full_mask, causal = None, self.causal
     if self.decode:
-      k, v, attn_mask, q_pos = self._update_cache(k, v)  # keys come back already rotated
+      k, v, full_mask, q_pos = self._update_cache(k, v)  # keys come back already rotated
+      key_mask = None  # the cache mask replaces the padding mask (decoding is unpadded)
       causal = False  # the cache mask already hides future slots
       q = rope(q, q_pos) if self.rope else q
     elif self.rope:
       positions = jnp.arange(x.shape[1])
       q, k = rope(q, positions), rope(k, positions)
 
-    use_dropout = self.dropout_rate > 0 and not deterministic
-    dropout = nn.Dropout(self.dropout_rate, deterministic=False) if use_dropout else None
-    ctx = attend(q, k, v, attn_mask, causal, dropout)
+    drop = {}
+    if self.dropout_rate > 0 and not deterministic:
+      if self.dropout_impl == "hash":  # fused into the kernel; one 64-bit seed per call
+        seed = jax.random.bits(self.make_rng("dropout"), (2,), jnp.uint32)
+        drop = dict(dropout_rate=self.dropout_rate, dropout_seed=seed)
+      else:
+        drop = dict(dropout=Dropout(self.dropout_rate, deterministic=False, impl=self.dropout_impl))
+    ctx = attend(q, k, v, full_mask, causal, key_mask=key_mask, kernel=self.kernel, **drop)
 
     if self.gate is not None:
       gate_heads = (self.num_heads, head_dim if self.gate == "elementwise" else 1)
       g = nn.DenseGeneral(
         gate_heads,
         dtype=self.dtype,
-        kernel_init=logical(default_kernel_init, "embed", "heads", None),
-        bias_init=logical(nn.initializers.zeros, "heads", None),
+        kernel_init=logical(kernel_init, "embed", "heads", None),
+        bias_init=logical(bias_init, "heads", None),
         name="gate",
       )(x)
       ctx = ctx * jax.nn.sigmoid(g)
@@ -118,8 +118,8 @@ class Attention(nn.Module):
       axis=(-2, -1),
       use_bias=self.use_bias,
       dtype=self.dtype,
-      kernel_init=logical(default_kernel_init, "heads", "kv", "embed"),
-      bias_init=logical(nn.initializers.zeros, "embed"),
+      kernel_init=logical(kernel_init, "heads", "kv", "embed"),
+      bias_init=logical(bias_init, "embed"),
       name="out",
     )(ctx)
 

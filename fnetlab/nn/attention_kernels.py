@@ -213,12 +213,12 @@ def dropout_keep(seed, rate: float, b_idx, h_idx, q_idx, k_idx):
   return bits >= threshold
 
 
-def _keep_block(seed, rate, shape, k_offset):
-  """dropout_keep over a [b, h, q, k] block whose first key sits at `k_offset`."""
+def _keep_block(seed, rate, shape, k_offset, q_offset=0):
+  """dropout_keep over a [b, h, q, k] block whose first query/key sit at the given offsets."""
   b, h, nq, nk = shape
   b_idx = jnp.arange(b, dtype=jnp.uint32)[:, None, None, None]
   h_idx = jnp.arange(h, dtype=jnp.uint32)[None, :, None, None]
-  q_idx = jnp.arange(nq, dtype=jnp.uint32)[None, None, :, None]
+  q_idx = (jnp.arange(nq, dtype=jnp.uint32) + np.uint32(q_offset))[None, None, :, None]
   k_idx = (jnp.arange(nk, dtype=jnp.uint32) + jnp.asarray(k_offset).astype(jnp.uint32))[
     None, None, None, :
   ]
@@ -228,18 +228,17 @@ def _keep_block(seed, rate, shape, k_offset):
 # ------------------------------------------------------------------------------------ masking
 
 
-def _allowed(key_mask, mask, causal, q_len, k_len, k_offset=0):
-  """Boolean [b|1, 1, q, k_len] of allowed pairs for keys [k_offset, k_offset + k_len), or None.
-
-  key_mask [b, k_len] and mask [b|1, 1|h, q, k_len] come already sliced to those keys.
-  """
+def _allowed(key_mask, mask, causal, q_len, k_len, k_offset=0, q_offset=0):
+  """Boolean [b|1, 1, q_len, k_len] of allowed pairs, or None, for queries starting at
+  position q_offset and keys at k_offset; key_mask [b, k_len] and mask [b|1, 1|h, q_len,
+  k_len] come already sliced to those queries and keys."""
   parts = []
   if key_mask is not None:  # [b, K] (already sliced to the block by the caller)
     parts.append(key_mask[:, None, None, :])
   if mask is not None:  # [b|1, 1|h, q, kb] (sliced likewise)
     parts.append(mask)
   if causal:
-    q_pos = jnp.arange(q_len)[:, None]
+    q_pos = jnp.arange(q_len)[:, None] + q_offset
     k_pos = jnp.arange(k_len)[None, :] + k_offset
     parts.append((k_pos <= q_pos)[None, None])
   if not parts:
@@ -297,6 +296,8 @@ def blocked_attention(
 
   Same arguments and result as `explicit_attention`; scores live one [b, h, q, block_k] block
   at a time in both passes. Keys are zero-padded (and masked) to a multiple of block_k.
+  Causal self-attention splits the queries into up to CAUSAL_CHUNKS chunks, each scanning
+  only the key blocks up to its own end, which skips most blocks above the diagonal.
   """
   b, nq, h, d = q.shape
   nk = k.shape[1]
@@ -313,20 +314,39 @@ def blocked_attention(
     mask = jnp.pad(mask, ((0, 0), (0, 0), (0, 0), (0, pad)))
   seed = jnp.zeros((2,), jnp.uint32) if dropout_seed is None else jnp.asarray(dropout_seed)
   seed = seed.astype(jnp.uint32)
-  cfg = _BlockCfg(block, bool(causal), float(dropout_rate), q.shape[-1] ** -0.5)
-  return _blocked(cfg, q, k, v, key_mask, mask, seed)
+  cfg = lambda q0: _BlockCfg(block, bool(causal), float(dropout_rate), d**-0.5, q0)
+  n_blocks = (nk + pad) // block
+  if not (causal and nq == nk and n_blocks > 1):
+    return _blocked(cfg(0), q, k, v, key_mask, mask, seed)
+  chunks = min(n_blocks, CAUSAL_CHUNKS)
+  edges = [round(i * n_blocks / chunks) * block for i in range(chunks + 1)]
+  outs = []
+  for q0, q1 in zip(edges[:-1], edges[1:], strict=True):
+    q1 = min(q1, nq)  # the last chunk ends at the real length; keys up to its block edge
+    kend = -(-q1 // block) * block
+    sliced_mask = None if mask is None else mask[:, :, q0:q1, :kend]
+    sliced_keys = None if key_mask is None else key_mask[:, :kend]
+    kv = (k[:, :kend], v[:, :kend])
+    outs.append(_blocked(cfg(q0), q[:, q0:q1], *kv, sliced_keys, sliced_mask, seed))
+  return jnp.concatenate(outs, axis=1)
+
+
+# Causal self-attention: query chunks per call. With c chunks the kernel computes
+# (c + 1) / (2c) of the score blocks (62% at c = 4, 56% at c = 8) instead of all of them.
+CAUSAL_CHUNKS = 8
 
 
 class _BlockCfg(tuple):
   """Static (hashable) configuration of one blocked-attention call."""
 
-  def __new__(cls, block, causal, rate, scale):
-    return super().__new__(cls, (block, causal, rate, scale))
+  def __new__(cls, block, causal, rate, scale, q_offset=0):
+    return super().__new__(cls, (block, causal, rate, scale, q_offset))
 
   block = property(lambda s: s[0])
   causal = property(lambda s: s[1])
   rate = property(lambda s: s[2])
   scale = property(lambda s: s[3])
+  q_offset = property(lambda s: s[4])  # position of the first query (causal chunks)
 
 
 def _split(x, block):
@@ -345,7 +365,8 @@ def _block_masks(cfg, key_mask, mask, nq):
     xs["full"] = jnp.moveaxis(m, 3, 0)
 
   def allowed(blk, i):
-    return _allowed(blk.get("key"), blk.get("full"), cfg.causal, nq, cfg.block, i * cfg.block)
+    keys, full = blk.get("key"), blk.get("full")
+    return _allowed(keys, full, cfg.causal, nq, cfg.block, i * cfg.block, cfg.q_offset)
 
   return xs, allowed
 
@@ -357,7 +378,7 @@ def _scores(cfg, qs, kb, allowed_blk, seed, i):
     s = jnp.where(allowed_blk, s, _MASKED)
   keep = None
   if cfg.rate > 0:
-    keep = _keep_block(seed, cfg.rate, s.shape, i * cfg.block)
+    keep = _keep_block(seed, cfg.rate, s.shape, i * cfg.block, cfg.q_offset)
   return s, keep
 
 
@@ -426,7 +447,9 @@ def _blocked_bwd(cfg, res, g):
     pd = p
     if cfg.rate > 0:
       keep = jnp.swapaxes(
-        _keep_block(seed, cfg.rate, (b, h, nq, cfg.block), blk["i"] * cfg.block), -1, -2
+        _keep_block(seed, cfg.rate, (b, h, nq, cfg.block), blk["i"] * cfg.block, cfg.q_offset),
+        -1,
+        -2,
       )
       inv = 1.0 / (1.0 - cfg.rate)
       pd = jnp.where(keep, p * inv, 0.0)
