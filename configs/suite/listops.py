@@ -37,3 +37,18 @@ def get_config(arg=None):
 def sweep_mixers(add, arg=None):
   """Every mixer family (fnetlab.config.sweep_every_mixer)."""
   sweep_every_mixer(add)
+
+
+def sweep_learning_rate(add, arg=None):
+  """The learned mixers that start near zero mixing (linear, spectral), at a 3x higher rate.
+
+  fnetlab sweep --config=configs/suite/listops.py --sweep=learning_rate --seeds=0,1,2 \\
+      --workdir=runs/listops_lr
+  """
+  for mixer in ("spectral", "linear"):
+    add(**{"model.mixer": mixer, "optim.lr": 3e-3})
+
+
+def sweep_as_configured(add, arg=None):
+  """One point: the config as its arg sets it (e.g. `:mixer=spectral,filter_init=identity`)."""
+  add()
