@@ -207,6 +207,26 @@ def test_model_kernel_choice_per_backend():
   assert ak.kernels_used(fn, params, x, backend="gpu") == "explicit"
 
 
+def test_lengths_path_only_for_prefix_masks():
+  """cuDNN gets padding as key lengths; a mask that lengths cannot express (a hole, or a row
+  with no real key) must take the general kernel. A stand-in for cuDNN marks which ran."""
+  q, k, v, _, key_mask = _inputs(5)
+
+  def by_lengths(lengths):  # exact for prefix masks; marked by +100
+    prefix = jnp.arange(N)[None, :] < lengths[:, None]
+    return ak.explicit_attention(q, k, v, key_mask=prefix) + 100.0
+
+  general = lambda mask: lambda: ak.explicit_attention(q, k, v, key_mask=mask)
+  holes = key_mask.copy()
+  holes[0, 3] = False  # not a prefix
+  empty = key_mask.copy()
+  empty[1] = False  # a row with no real key
+  for mask, fused in ((key_mask, True), (holes, False), (empty, False)):
+    out = ak._prefix_or_fallback(jnp.asarray(mask), by_lengths, general(mask))
+    want = ak.explicit_attention(q, k, v, key_mask=mask) + (100.0 if fused else 0.0)
+    np.testing.assert_allclose(out, want, atol=1e-5)
+
+
 @pytest.mark.skipif(ON_GPU, reason="checks the CPU lowering")
 def test_cpu_program_has_no_cudnn_call():
   fn, params, x = _bf16_model_call(dropout=False)
@@ -243,8 +263,9 @@ def test_choice_logged_once_per_distinct_choice(caplog):
       jax.eval_shape(lambda q, k, v: ak.attend(q, k, v, key_mask=key_mask), q, k, v)
     jax.eval_shape(lambda q, k, v: ak.attend(q, k, v, causal=True), q, k, v)
   lines = [r.getMessage() for r in caplog.records if r.name == ak.__name__]
-  assert len(lines) == 2, lines
-  assert all(line.startswith("attention kernel: explicit") for line in lines)
+  assert len(lines) == 2, lines  # one per distinct (kernel, reason): mask=keys, mask=none
+  want = ak.kernel_for(jnp.float32, D, q_len=N, k_len=N, mask_kind="keys")
+  assert lines[0].startswith(f"attention kernel: {want} (") and "mask=keys" in lines[0]
 
 
 @pytest.mark.skipif(not ON_GPU, reason="needs a CUDA GPU with cuDNN")

@@ -54,6 +54,8 @@ def get_config(arg=None):
       # flax's threefry dropout masks instead of the counter hash (docs/performance.md)
       fourier_threefry=dict(mixer="fourier", dropout_impl="threefry"),
       ff_only_threefry=dict(mixer="ff_only", dropout_impl="threefry"),
+      # the explicit N x N attention instead of the platform's default kernel (docs/attention.md)
+      attention_explicit=dict(mixer="attention", kernel="explicit"),
     )
   )
   config.mixers = "fourier,attention,spectral,spectral_elastic,lsra,ff_only,linear"  # --mixers
