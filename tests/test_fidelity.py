@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import types
 
 import jax
@@ -232,6 +233,22 @@ def test_classifier_head_has_no_dropout(lra):
     h = np.maximum(h @ head["hidden_0"]["kernel"] + head["hidden_0"]["bias"], 0)
   ref = h @ head["logits"]["kernel"] + head["logits"]["bias"]
   np.testing.assert_allclose(np.asarray(logits), ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("path", ["configs/glue.py", "configs/pretrain.py"])
+def test_fnet_configs_build_the_fnet_encoder(path):
+  """GLUE and pretraining build f_net's encoder: post-LN, no mixer-output dropout, N(0, 0.02²)
+  initialisation, attention biases, and attention dropout 0.1 (`mixing_dropout_rate`) in
+  every attention layer, the hybrid ones included."""
+  from fnetlab.common.config import load
+
+  c = load(f"{path}:mixer=fourier,size=tiny", {"model.hybrid": "top"})
+  s = spec_from_config(c.model)
+  assert (s.norm, s.ln_eps, s.init_scheme, s.attention_bias) == ("post", 1e-12, "fnet", True)
+  assert not s.drops_mixer_output and not s.ffn_inner_dropout
+  assert s.attention_dropout == 0.1 and s.embed_norm and s.embed_projection and s.pooler_dense
+  rates = [getattr(b.mixer, "dropout_rate", None) for b in build_blocks(s)]
+  assert rates == [None] * (s.num_layers - 2) + [0.1, 0.1]
 
 
 # ----------------------------------------------------------------------------- LRA structure
@@ -646,31 +663,62 @@ def numpy_state(trainer, seed=0):
   }
 
 
-@pytest.mark.parametrize("task", LRA_TASKS)
-def test_every_mixer_trains_one_step_on_every_lra_task(task, tmp_path, monkeypatch):
-  """`fnetlab train --config=configs/lra/<task>.py:mixer=<m>` builds (config loader, task,
-  data, model, shardings) and runs one train step for every registered mixer, on generated or
-  mock data at tiny sizes; the eight steps of a task are compiled as one program."""
+@pytest.fixture(scope="module")
+def lra_first_steps(tmp_path_factory):
+  """task -> [(mixer, state, metrics)] after one train step of every mixer's Trainer.
+
+  Each task's eight steps are traced here (Python) and compiled as one program; the six
+  compiles run two at a time in threads (XLA compiles outside the GIL), one per core."""
+  import concurrent.futures
+
   import tensorflow_datasets as tfds
 
   from fnetlab.common.config import load
   from fnetlab.train.trainer import Trainer
 
-  monkeypatch.setenv("FNETLAB_CACHE", str(tmp_path / "cache"))
-  overrides = {**TINY, **TASK_TINY[task]}
-  if task == "retrieval":
-    overrides["data.dir"] = write_retrieval_tsv(tmp_path / "aan")
-  trainers = []
-  with tfds.testing.mock_data(num_examples=4):
-    for mixer in mixers.names():
-      config = load(f"configs/lra/{task}.py:mixer={mixer}{MIXER_ARGS.get(mixer, '')}", overrides)
-      assert config.model.mixer == mixer and config.model.norm == "pre"
-      trainers.append(Trainer(config))
-  states = [numpy_state(t) for t in trainers]
-  batches = [t.batch(0) for t in trainers]
-  steps = jax.jit(
-    lambda ss, bs: [t.train_step(s, b) for t, s, b in zip(trainers, ss, bs, strict=True)]
-  )
-  for mixer, (state, metrics) in zip(mixers.names(), steps(states, batches), strict=True):
+  root = tmp_path_factory.mktemp("lra_steps")
+  old_cache = os.environ.get("FNETLAB_CACHE")
+  os.environ["FNETLAB_CACHE"] = str(root / "cache")
+  try:
+    lowered = {}
+    for task in LRA_TASKS:
+      overrides = {**TINY, **TASK_TINY[task]}
+      if task == "retrieval":
+        overrides["data.dir"] = write_retrieval_tsv(root / "aan")
+      trainers = []
+      with tfds.testing.mock_data(num_examples=4):
+        for mixer in mixers.names():
+          spec_arg = f"configs/lra/{task}.py:mixer={mixer}{MIXER_ARGS.get(mixer, '')}"
+          trainers.append(Trainer(load(spec_arg, overrides)))
+      args = ([numpy_state(t) for t in trainers], [t.batch(0) for t in trainers])
+      step = jax.jit(
+        lambda ss, bs, trainers=trainers: [
+          t.train_step(s, b) for t, s, b in zip(trainers, ss, bs, strict=True)
+        ]
+      )
+      lowered[task] = (trainers, step.lower(*args), args)
+
+    def compile_and_run(task):
+      trainers, low, args = lowered[task]
+      out = low.compile()(*args)
+      return [(t.config.model.mixer, *o) for t, o in zip(trainers, out, strict=True)]
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+      return dict(zip(LRA_TASKS, pool.map(compile_and_run, LRA_TASKS), strict=True))
+  finally:
+    if old_cache is None:
+      os.environ.pop("FNETLAB_CACHE", None)
+    else:
+      os.environ["FNETLAB_CACHE"] = old_cache
+
+
+@pytest.mark.parametrize("task", LRA_TASKS)
+def test_every_mixer_trains_one_step_on_every_lra_task(task, lra_first_steps):
+  """`fnetlab train --config=configs/lra/<task>.py:mixer=<m>` builds (the config loader, task,
+  data, model and shardings of `Trainer`) and runs one train step for every registered mixer,
+  on generated or mock data at tiny sizes."""
+  results = lra_first_steps[task]
+  assert [mixer for mixer, _, _ in results] == mixers.names()
+  for mixer, state, metrics in results:
     assert int(state["step"]) == 1, mixer
     assert np.isfinite(float(metrics["train_loss"])) and float(metrics["grad_norm"]) > 0, mixer

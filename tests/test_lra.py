@@ -143,6 +143,12 @@ def test_image_reads_the_official_cifar_splits(monkeypatch):
   assert b["inputs"].shape == (1, 1025) and b["inputs"][0, 0] == 256 and b["mask"].all()
   assert b["inputs"][0, 1:].max() < 256
 
+  c = get_config("image", "runlocal")
+  c.data.mask_zero_pixels = True  # the official inputs > 0 mask: black pixels hidden
+  b = lra.build(c).splits["test"].batch([0])
+  assert b["mask"][0, 1:].tolist() == (b["inputs"][0, 1:] > 0).tolist()
+  assert b["mask"][0, 0] == b["mask"][0, 1]  # CLS copies the first pixel's flag
+
   monkeypatch.setattr(
     tfds_source, "open_split", lambda *a: [{"image": np.zeros((28, 28, 3)), "label": 0}]
   )

@@ -11,6 +11,12 @@ against the mixer's own fields, so an option a mixer does not have (for example
 
 A mixer whose class sets `is_block = True` (the WorkerTransformer layer) carries its own FFN
 and residuals and is used by the model builders in place of a whole block.
+
+Model-level settings reach mixers through `model_defaults` under shared field names
+(`fnetlab.models.layers.mixer_defaults`): `dropout_rate` is a mixer's attention-probability
+dropout (Attention, LSRA's attention half), `use_bias` its attention biases, `init_scheme` its
+dense initialisers (fnetlab/nn/inits.py); a whole-block mixer's `dropout_rate` is its residual
+dropout and `attention_dropout` its attention-probability dropout.
 """
 
 from __future__ import annotations
