@@ -23,6 +23,11 @@ LRA Text layer at the issue's goal point; `fnetlab bench` gives the whole-step v
   ~4.4 ms, of which ~3 ms is the FFT itself and the rest the real part, mirror and copies.
 - forward + backward: JAX's own transpose of that chain ~13-14 ms; the self-adjoint custom
   VJP ~7.5 ms. This was the largest single lever.
+- In the whole step XLA ran `real`, a reverse/roll fusion, a separate `concatenate` and the
+  residual add after every FFT. Written as pad + select the mirror fuses with all of them
+  into one loop that reads the FFT's output (a LayerNorm block's forward + backward: 13.0 ->
+  11.0 ms, 2026-11-30); what is left around the transform is that one fusion
+  (docs/performance.md).
 - `dft` costs 3.2 GFLOP per forward at this size (the FFT ~0.1): ~10x slower on CPU, and
   it only wins where matmuls are nearly free (TPU, short sequences), as the paper says.
 - A real-to-real trick cannot go lower: Re(FFT2) needs the full length-N transform of the
