@@ -290,6 +290,12 @@ def paired(a, b):
   return mean, half, half is not None and abs(mean) > half
 
 
+def verdict_text(d, if_positive: str, if_negative: str) -> str:
+  """`resolved: <direction>.` or `unresolved (the point estimate: <direction>).`"""
+  direction = if_positive if d[0] > 0 else if_negative
+  return f"resolved: {direction}." if d[2] else f"unresolved (the point estimate: {direction})."
+
+
 def render() -> str:
   lines = [
     "# The seeds' claims at the largest scale this CPU allows",
@@ -344,16 +350,10 @@ def render() -> str:
     lines += [
       f"- Speed: the worker model ran {np.mean(speed):.2f}x attention's steps per second "
       f"(per seed: {', '.join(f'{s:.2f}' for s in speed)}; the seed claims 2.49x).",
-      f"- Equal steps: worker − attention = {ds[0]:+.3f} ± {ds[1] or float('nan'):.3f} nats "
-      f"({'resolved' if ds[2] else 'unresolved'}); "
-      + ("the worker is worse per step." if ds[0] > 0 else "the worker is better per step."),
-      f"- Equal wall-clock: worker − attention = {dt[0]:+.3f} ± {dt[1] or float('nan'):.3f} nats "
-      f"({'resolved' if dt[2] else 'unresolved'}); "
-      + (
-        "attention is ahead in the same time."
-        if dt[0] > 0
-        else "the worker is ahead in the same time."
-      ),
+      f"- Equal steps: worker − attention = {ds[0]:+.3f} ± {ds[1] or float('nan'):.3f} nats: "
+      + verdict_text(ds, "the worker is worse per step", "the worker is better per step"),
+      f"- Equal wall-clock: worker − attention = {dt[0]:+.3f} ± {dt[1] or float('nan'):.3f} nats: "
+      + verdict_text(dt, "attention is ahead in the same time", "the worker is ahead"),
       "",
     ]
   f = load_result("first_epoch")
