@@ -202,6 +202,21 @@ EIGHT_DEVICES = textwrap.dedent(
     eight = jax.jit(f, in_shardings=s, out_shardings=s)(jax.device_put(x, s))
     assert len(eight.sharding.device_set) == 8
     np.testing.assert_array_equal(np.asarray(eight), one)
+  # A whole model with dropout in every layer (embeddings, FFNs, attention probabilities):
+  # the batch sharded over 8 devices draws the same masks as one device.
+  from fnetlab.models import Classifier, ModelSpec
+  spec = ModelSpec(mixer="attention", num_layers=2, d_model=16, d_ff=32, num_heads=2,
+                   vocab_size=37, max_len=16, dropout_rate=0.3, attention_dropout=0.3)
+  model = Classifier(spec)
+  ids = jax.random.randint(jax.random.PRNGKey(2), (8, 16), 0, 37)
+  params = model.init(jax.random.PRNGKey(0), {"inputs": ids})
+  g = lambda p, ids: model.apply(p, {"inputs": ids}, deterministic=False,
+                                 rngs={"dropout": jax.random.PRNGKey(3)})
+  one = np.asarray(jax.jit(g)(params, ids))
+  s = NamedSharding(mesh, P(("data", "fsdp")))
+  eight = jax.jit(g, in_shardings=(None, s))(params, jax.device_put(ids, s))
+  np.testing.assert_allclose(np.asarray(eight), one, rtol=1e-5, atol=1e-6)
+  assert not np.allclose(np.asarray(jax.jit(g)(params, ids[::-1]))[::-1], one)  # masks differ by row
   print("ok")
   """
 )
