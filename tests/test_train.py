@@ -72,7 +72,7 @@ def losses(workdir):
 def final_params(workdir):
   import jax
 
-  from fnetlab.train.checkpoints import load_params
+  from fnetlab.common.checkpoints import load_params
 
   params, step = load_params(workdir)
   return step, jax.tree_util.tree_flatten_with_path(params)[0]
@@ -109,7 +109,7 @@ def tiny_config(cache, mixer, steps, **train):
 
 @pytest.mark.parametrize("mixer", mixers.names())
 def test_one_step_every_mixer(mixer, cache, tmp_path):
-  from fnetlab.train.loop import train_and_evaluate
+  from fnetlab.train.trainer import train_and_evaluate
 
   res = train_and_evaluate(tiny_config(cache, mixer, 1), str(tmp_path))
   assert res["step"] == 1 and res["mixer"] == mixer
@@ -127,7 +127,7 @@ def test_one_step_every_mixer(mixer, cache, tmp_path):
 
 
 def test_loss_decreases(cache, tmp_path):
-  from fnetlab.train.loop import train_and_evaluate
+  from fnetlab.train.trainer import train_and_evaluate
 
   c = tiny_config(cache, "attention", 60)
   c.optim.lr = 3e-3
@@ -332,7 +332,7 @@ def test_nonfinite_loss_stops_and_keeps_last_good_checkpoint(cache, tmp_path):
   assert steps[-1] == 4, f"a checkpoint was written after the blow-up: {steps}"
   import jax
 
-  from fnetlab.train.checkpoints import load_params
+  from fnetlab.common.checkpoints import load_params
 
   restored, step = load_params(str(workdir))
   assert step == 4

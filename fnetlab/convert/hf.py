@@ -42,7 +42,7 @@ import numpy as np
 from flax import linen as nn
 from flax import traverse_util
 
-from fnetlab.errors import UserError
+from fnetlab.common.errors import UserError
 from fnetlab.models import EncoderModel, ModelSpec
 
 CONFIG = "config.json"

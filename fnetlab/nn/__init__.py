@@ -1,4 +1,4 @@
-"""Small pieces shared by several mixers: logical-axis initialisers and a stable per-layer seed."""
+"""Neural-network pieces below the mixers: logical-axis initialisers, per-layer seeds, masking, RoPE, depthwise conv."""
 
 from __future__ import annotations
 
