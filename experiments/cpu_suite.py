@@ -296,14 +296,18 @@ def plot(done: dict, path: str) -> str | None:
       x, y = p.get("steps_per_sec_mean"), p.get(f"{metric}_mean")
       if x is None or y is None:
         continue
-      xe, ye = p.get("steps_per_sec_ci95"), p.get(f"{metric}_ci95")
-      ax.errorbar(x, y * s, xerr=xe, yerr=None if ye is None else ye * s, fmt="o", capsize=3)
+      ye = p.get(f"{metric}_ci95")  # no x bars: steps/s varies with the shared machine's load
+      ax.errorbar(x, y * s, yerr=None if ye is None else ye * s, fmt="o", capsize=3)
       ax.annotate(m, (x, y * s), fontsize=7, xytext=(3, 3), textcoords="offset points")
     ax.set_title(name, fontsize=10)
     ax.set_xlabel("train steps/s")
     ax.set_ylabel("test accuracy %" if acc else "val bits/char (lower is better)")
     ax.grid(alpha=0.3)
-  fig.suptitle("CPU suite: mean over seeds, bars = 95% Student-t intervals", fontsize=10)
+  fig.suptitle(
+    "CPU suite: mean over seeds; bars: 95% Student-t intervals of the score "
+    "(steps/s: mean over seeds on a shared machine)",
+    fontsize=10,
+  )
   fig.tight_layout()
   os.makedirs(os.path.dirname(path), exist_ok=True)
   fig.savefig(path, dpi=100)

@@ -85,7 +85,8 @@ def curves(runs: list[wd.Run], path: str) -> str:
 
 def pareto(points: list[dict], path: str) -> str | None:
   """Test accuracy against training steps/s, one marker per point at its means over seeds,
-  with 95% Student-t intervals as error bars; None if no point has both."""
+  with the accuracy's 95% Student-t interval as error bars (steps/s, which a shared machine's
+  load moves, gets none); None if no point has both."""
   ok = [
     p
     for p in points
@@ -97,15 +98,13 @@ def pareto(points: list[dict], path: str) -> str | None:
   fig, ax = plt.subplots(figsize=(6, 4.5))
   for p in ok:
     x, y = p["steps_per_sec_mean"], p["test_accuracy_mean"]
-    ax.errorbar(
-      x, y, xerr=p.get("steps_per_sec_ci95"), yerr=p.get("test_accuracy_ci95"), fmt="o", capsize=3
-    )
+    ax.errorbar(x, y, yerr=p.get("test_accuracy_ci95"), fmt="o", capsize=3)
     ax.annotate(
       p.get("mixer") or p["point"], (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points"
     )
   ax.set_xlabel("train steps/s (higher is faster)")
   ax.set_ylabel("test accuracy")
-  ax.set_title("means over seeds; bars: 95% Student-t intervals", fontsize=9)
+  ax.set_title("means over seeds; bars: 95% Student-t intervals of the accuracy", fontsize=9)
   ax.grid(alpha=0.3)
   return _save(fig, path)
 
