@@ -238,7 +238,10 @@ def render(root: str, tasks: list[str], timing: dict) -> str:
     "",
     f"- command: `python experiments/cpu_suite.py --root={root} --tasks={','.join(tasks)} "
     f"--seeds={','.join(FLAGS.seeds)}`",
-    f"- commit: {commit()}; rendered {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; "
+    f"- commit at render: {commit()} (`+dirty`: uncommitted changes under fnetlab/, configs/ or "
+    "experiments/; a resumed suite keeps runs made at earlier commits, whose config.json is in "
+    "each workdir); "
+    f"rendered {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; "
     f"load average at render {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores "
     "(other jobs shared the machine; read steps/s as ratios within a task)",
     "- time per task: the sum of its runs' wall times (training, evaluation, compilation; "
@@ -268,6 +271,7 @@ def render(root: str, tasks: list[str], timing: dict) -> str:
       "",
       table,
     ]
+  lines += ["## Reading", "", *reading(done), ""]
   lines += ["## Throughput (training steps/s, mean over seeds)", "", speed]
   if figure:
     lines += [f"![score against throughput]({os.path.basename(figure)})", ""]
@@ -276,6 +280,34 @@ def render(root: str, tasks: list[str], timing: dict) -> str:
   with open(os.path.join(FLAGS.out, "cpu_suite.md"), "w") as f:
     f.write(text)
   return text
+
+
+def reading(done: dict) -> list[str]:
+  """Per task: the mixers resolved better / worse than FF-only, or that all sit at one score."""
+  from fnetlab.results import seeds
+
+  out = []
+  for name, (task_rows, points) in done.items():
+    metric, higher = TASKS[name][2], TASKS[name][3]
+    means = {m: p.get(f"{metric}_mean") for m, p in points.items()}
+    if len({round(v, 9) for v in means.values() if v is not None}) == 1:
+      out.append(
+        f"- {name}: every mixer scores the same ({next(iter(means.values())):.4f}), "
+        "the constant prediction: no mixer left chance within this budget."
+      )
+      continue
+    if "ff_only" not in points:
+      continue
+    diffs = seeds.paired(task_rows, "ff_only", metric)
+    better = [d["mixer"] for d in diffs if d["resolved"] and (d["diff_mean"] > 0) == higher]
+    worse = [d["mixer"] for d in diffs if d["resolved"] and (d["diff_mean"] > 0) != higher]
+    best = (max if higher else min)((v, m) for m, v in means.items() if v is not None)[1]
+    out.append(
+      f"- {name}: resolved better than FF-only: {', '.join(better) or 'none'}"
+      + (f"; resolved worse: {', '.join(worse)}" if worse else "")
+      + f"; best mean: {best}."
+    )
+  return out
 
 
 def run_minutes(points: dict) -> float:
