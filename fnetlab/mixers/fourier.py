@@ -28,6 +28,10 @@ LRA Text layer at the issue's goal point; `fnetlab bench` gives the whole-step v
   into one loop that reads the FFT's output (a LayerNorm block's forward + backward: 13.0 ->
   11.0 ms, 2026-11-30); what is left around the transform is that one fusion
   (docs/performance.md).
+- The transform itself runs on one core: XLA's CPU FFT (DUCC) uses one thread when called
+  from a thread of the intra-op pool, which the thunk runtime always does, and independent
+  FFTs are not run concurrently. That single-threaded ~30 ms per step is what keeps the FNet
+  step above FF-only's on a 2-core host.
 - `dft` costs 3.2 GFLOP per forward at this size (the FFT ~0.1): ~10x slower on CPU, and
   it only wins where matmuls are nearly free (TPU, short sequences), as the paper says.
 - A real-to-real trick cannot go lower: Re(FFT2) needs the full length-N transform of the
