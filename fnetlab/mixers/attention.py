@@ -36,6 +36,7 @@ from fnetlab.nn.dropout import Dropout
 from fnetlab.nn.inits import dense_init
 
 GATES = (None, "elementwise", "headwise")
+QKV = ("query", "key", "value")
 
 # SDPA with per-platform kernel selection; the worker mixer calls it directly.
 attend = attention_kernels.attend
@@ -81,7 +82,11 @@ class Attention(nn.Module):
       kernel_init=logical(kernel_init, "embed", "heads", "kv"),
       bias_init=logical(bias_init, "heads", "kv"),
     )
-    q, k, v = dense(name="query")(x), dense(name="key")(x), dense(name="value")(x)
+    # Projections on [b*n, d]: on [b, n, d] XLA's CPU backend copies the activations into a
+    # transposed layout for every weight gradient (docs/performance.md); parameters are the same.
+    b, n = x.shape[:2]
+    x2 = x.reshape(b * n, d)
+    q, k, v = (dense(name=name)(x2).reshape(b, n, self.num_heads, head_dim) for name in QKV)
 
     key_mask = None if mask is None else mask.astype(bool)  # padding, [b, k]
     full_mask, causal = None, self.causal
@@ -111,9 +116,9 @@ class Attention(nn.Module):
         kernel_init=logical(kernel_init, "embed", "heads", None),
         bias_init=logical(bias_init, "heads", None),
         name="gate",
-      )(x)
-      ctx = ctx * jax.nn.sigmoid(g)
-    return nn.DenseGeneral(
+      )(x2)
+      ctx = ctx * jax.nn.sigmoid(g.reshape(b, n, *gate_heads))
+    out = nn.DenseGeneral(
       d,
       axis=(-2, -1),
       use_bias=self.use_bias,
@@ -121,7 +126,8 @@ class Attention(nn.Module):
       kernel_init=logical(kernel_init, "heads", "kv", "embed"),
       bias_init=logical(bias_init, "embed"),
       name="out",
-    )(ctx)
+    )(ctx.reshape(b * n, self.num_heads, head_dim))
+    return out.reshape(b, n, d)
 
   def _update_cache(self, k, v):
     """Writes this step's K/V at the cache index; returns full K/V, mask and positions."""

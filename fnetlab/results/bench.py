@@ -100,7 +100,7 @@ def markdown(rows: list[dict], *, title: str, command: str, env: dict, notes: Se
     f"# {title}",
     "",
     f"- command: `{command}`",
-    f"- date: {env['date']}",
+    f"- date: {env['date']}" + (f", commit {env['commit']}" if env.get("commit") else ""),
     f"- device: {env['device']} ({env['num_devices']} device(s))",
     "- versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()),
     f"- XLA_FLAGS: `{env['xla_flags'] or '(none)'}`",
