@@ -37,7 +37,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -77,13 +76,9 @@ flags.DEFINE_bool("render_only", False, "Only re-render the report from finished
 
 
 def commit() -> str:
-  head = subprocess.run(
-    ["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-  ).stdout.strip()
-  dirty = subprocess.run(
-    ["git", "-C", REPO, "diff", "--quiet", "HEAD", "--", "fnetlab", "configs", "experiments"]
-  ).returncode
-  return (head or "unknown") + ("+dirty" if dirty else "")
+  from fnetlab.common.io import git_commit
+
+  return git_commit() or "unknown"
 
 
 def run_task(name: str, root: str, seeds: list[int]) -> None:

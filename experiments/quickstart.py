@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import subprocess
 import sys
 import time
 
@@ -34,17 +33,9 @@ flags.DEFINE_list("baselines", ["ff_only", "fourier"], "Paired differences again
 
 
 def commit() -> str:
-  """The short commit of the repository, `+dirty` when tracked files differ from it."""
-  try:
-    head = subprocess.run(
-      ["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
-    dirty = subprocess.run(
-      ["git", "-C", REPO, "diff", "--quiet", "HEAD", "--", "fnetlab", "configs", "experiments"]
-    ).returncode
-    return (head or "unknown") + ("+dirty" if dirty else "")
-  except OSError:
-    return "unknown"
+  from fnetlab.common.io import git_commit
+
+  return git_commit() or "unknown"
 
 
 def verdict(root: str, baselines) -> str:

@@ -35,7 +35,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import subprocess
 import sys
 import time
 
@@ -58,13 +57,9 @@ flags.DEFINE_bool("render_only", False, "Only re-render the report from the JSON
 
 
 def commit() -> str:
-  head = subprocess.run(
-    ["git", "-C", REPO, "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-  ).stdout.strip()
-  dirty = subprocess.run(
-    ["git", "-C", REPO, "diff", "--quiet", "HEAD", "--", "fnetlab", "configs", "experiments"]
-  ).returncode
-  return (head or "unknown") + ("+dirty" if dirty else "")
+  from fnetlab.common.io import git_commit
+
+  return git_commit() or "unknown"
 
 
 def stamp() -> dict:

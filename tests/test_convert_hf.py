@@ -22,10 +22,10 @@ transformers = pytest.importorskip("transformers")
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
 
 from fnetlab import cli  # noqa: E402
-from fnetlab.convert import hf  # noqa: E402
-from fnetlab.common.errors import UserError  # noqa: E402
-from fnetlab.models import EncoderModel, spec_from_config  # noqa: E402
 from fnetlab.common import checkpoints  # noqa: E402
+from fnetlab.common.errors import UserError  # noqa: E402
+from fnetlab.convert import hf  # noqa: E402
+from fnetlab.models import EncoderModel, spec_from_config  # noqa: E402
 
 VOCAB, LENGTH, BATCH = 100, 16, 3
 SMALL = dict(

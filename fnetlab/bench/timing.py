@@ -55,6 +55,7 @@ import numpy as np
 from fnetlab import mixers, tasks
 from fnetlab.bench import jobs
 from fnetlab.bench.jobs import Job
+from fnetlab.common import io
 from fnetlab.common.checkpoints import tree_size
 from fnetlab.common.errors import UserError
 from fnetlab.config import base
@@ -368,29 +369,8 @@ def environment() -> dict:
     "xla_flags": os.environ.get("XLA_FLAGS", ""),
     "load": load_average(),
     "date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-    "commit": git_commit(),
+    "commit": io.git_commit(),
   }
-
-
-def git_commit() -> str:
-  """The checkout's short commit, `+dirty` if the code differs from it; '' outside git."""
-  import subprocess
-
-  root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-  try:
-    sha = subprocess.run(
-      ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
-    ).stdout.strip()
-    dirty = subprocess.run(
-      ["git", "status", "--porcelain", "--", "fnetlab", "configs"],
-      cwd=root,
-      capture_output=True,
-      text=True,
-      timeout=10,
-    ).stdout.strip()
-  except (OSError, subprocess.SubprocessError):
-    return ""
-  return sha + ("+dirty" if sha and dirty else "")
 
 
 def load_average() -> str:

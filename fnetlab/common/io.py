@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 
 
 def write_json(path: str, obj) -> None:
@@ -17,3 +18,23 @@ def write_json(path: str, obj) -> None:
 def read_json(path: str):
   with open(path) as f:
     return json.load(f)
+
+
+def git_commit() -> str:
+  """The checkout's short commit, `+dirty` when fnetlab/, configs/ or experiments/ differ from
+  it (what every results table records); '' outside a git checkout."""
+  root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  try:
+    sha = subprocess.run(
+      ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10
+    ).stdout.strip()
+    dirty = subprocess.run(
+      ["git", "status", "--porcelain", "--", "fnetlab", "configs", "experiments"],
+      cwd=root,
+      capture_output=True,
+      text=True,
+      timeout=10,
+    ).stdout.strip()
+  except (OSError, subprocess.SubprocessError):
+    return ""
+  return sha + ("+dirty" if sha and dirty else "")

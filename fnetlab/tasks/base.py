@@ -66,3 +66,22 @@ def classification_metrics(arrays):
     "loss": float(np.mean(arrays["loss"])),
     "examples": float(len(arrays["label"])),
   }
+
+
+def classification_task(name: str, model, splits: dict, info: dict) -> Task:
+  """A Task with the classification loss/predict/metrics; an empty split is a UserError."""
+  from fnetlab.common.errors import UserError
+
+  for split, src in splits.items():
+    if len(src) == 0:
+      where = f" ({info['data_dir']})" if info.get("data_dir") else ""
+      raise UserError(f"task {name}: the {split} split is empty{where}")
+  return Task(
+    name=name,
+    model=model,
+    splits=splits,
+    loss_fn=classification_loss,
+    predict_fn=classification_predict,
+    metrics_fn=classification_metrics,
+    info=info,
+  )

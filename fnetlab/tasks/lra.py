@@ -33,12 +33,7 @@ from fnetlab.common.errors import UserError
 from fnetlab.data import lra as data
 from fnetlab.data import pathfinder
 from fnetlab.models import Classifier, DualClassifier, spec_from_config
-from fnetlab.tasks.base import (
-  Task,
-  classification_loss,
-  classification_metrics,
-  classification_predict,
-)
+from fnetlab.tasks.base import Task, classification_task
 
 # ----------------------------------------------------------------------------- model
 
@@ -77,21 +72,6 @@ def _byte_width(config, cls: bool = True) -> int:
   return config.model.max_len - cls  # with a CLS token, one position is the CLS
 
 
-def _task(name, model, splits, info) -> Task:
-  for split, src in splits.items():
-    if len(src) == 0:
-      raise UserError(f"task {name}: the {split} split is empty ({info.get('data_dir', '')})")
-  return Task(
-    name=name,
-    model=model,
-    splits=splits,
-    loss_fn=classification_loss,
-    predict_fn=classification_predict,
-    metrics_fn=classification_metrics,
-    info=info,
-  )
-
-
 # ----------------------------------------------------------------------------- builders
 
 
@@ -101,7 +81,7 @@ def build_text(config) -> Task:
   splits = data.imdb_splits(config.data.dir, width)
   spec = model_spec(config, vocab_size=data.BYTE_VOCAB + 1, num_classes=2)
   info = {"data_dir": config.data.dir or "tfds default", "bytes": width}
-  return _task("text", Classifier(spec), splits, info)
+  return classification_task("text", Classifier(spec), splits, info)
 
 
 def build_image(config) -> Task:
@@ -110,7 +90,7 @@ def build_image(config) -> Task:
   splits = data.cifar10_splits(config.data.dir, bool(config.data.get("mask_zero_pixels", False)))
   spec = model_spec(config, vocab_size=data.PIXEL_VOCAB + 1, num_classes=10)
   info = {"data_dir": config.data.dir or "tfds default"}
-  return _task("image", Classifier(spec), splits, info)
+  return classification_task("image", Classifier(spec), splits, info)
 
 
 def build_retrieval(config) -> Task:
@@ -120,7 +100,7 @@ def build_retrieval(config) -> Task:
   splits, documents = data.retrieval_splits(config.data.dir, width, cls)
   spec = model_spec(config, vocab_size=data.BYTE_VOCAB + cls, num_classes=2)
   info = {"data_dir": os.path.expanduser(config.data.dir), "documents": documents, "bytes": width}
-  return _task("retrieval", DualClassifier(spec), splits, info)
+  return classification_task("retrieval", DualClassifier(spec), splits, info)
 
 
 def build_pathfinder(config) -> Task:
@@ -150,7 +130,7 @@ def build_pathfinder(config) -> Task:
   spec = model_spec(config, vocab_size=data.PIXEL_VOCAB, num_classes=2)
   name = config.task if config.task == "pathx" or res == 32 else f"pathfinder{res}"
   info = {"data_dir": str(root), "resolution": res, "difficulty": difficulty}
-  return _task(name, Classifier(spec), splits, info)
+  return classification_task(name, Classifier(spec), splits, info)
 
 
 BUILDERS = {

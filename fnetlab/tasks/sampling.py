@@ -143,8 +143,8 @@ class Sampler:
 def load_sampler(workdir: str, step="latest", **sampler_kwargs):
   """(Sampler, vocab, restored step) for a workdir written by `fnetlab train` on the lm task."""
   from fnetlab.common import checkpoints
-  from fnetlab.models import spec_from_config
   from fnetlab.data import lm
+  from fnetlab.models import spec_from_config
 
   config = checkpoints.read_config(workdir)
   if config.get("task") != "lm":

@@ -42,28 +42,8 @@ from fnetlab.common.errors import UserError
 from fnetlab.data import digits, pooling, shakespeare_docs
 from fnetlab.data import lra as lra_data
 from fnetlab.models import Classifier, DualClassifier
-from fnetlab.tasks.base import (
-  Task,
-  classification_loss,
-  classification_metrics,
-  classification_predict,
-)
+from fnetlab.tasks.base import Task, classification_task
 from fnetlab.tasks.lra import model_spec
-
-
-def _task(name, model, splits, info) -> Task:
-  for split, src in splits.items():
-    if len(src) == 0:
-      raise UserError(f"task {name}: the {split} split is empty")
-  return Task(
-    name=name,
-    model=model,
-    splits=splits,
-    loss_fn=classification_loss,
-    predict_fn=classification_predict,
-    metrics_fn=classification_metrics,
-    info=info,
-  )
 
 
 def _width(config, what: str) -> int:
@@ -77,7 +57,7 @@ def build_digits(config) -> Task:
     raise UserError(f"config key model.max_len={config.model.max_len}: digits need 65 (CLS + 64)")
   splits = digits.splits(int(config.data.split_seed))
   spec = model_spec(config, vocab_size=digits.VOCAB, num_classes=digits.NUM_CLASSES)
-  return _task("digits", Classifier(spec), splits, {"data": "sklearn load_digits"})
+  return classification_task("digits", Classifier(spec), splits, {"data": "sklearn load_digits"})
 
 
 def build_genre(config) -> Task:
@@ -85,7 +65,7 @@ def build_genre(config) -> Task:
   splits = shakespeare_docs.genre_splits(width, int(config.data.split_seed))
   spec = model_spec(config, vocab_size=shakespeare_docs.VOCAB, num_classes=3)
   info = {"bytes": width, "labels": shakespeare_docs.GENRE_NAMES}
-  return _task("shakespeare_genre", Classifier(spec), splits, info)
+  return classification_task("shakespeare_genre", Classifier(spec), splits, info)
 
 
 def build_match(config) -> Task:
@@ -94,7 +74,7 @@ def build_match(config) -> Task:
     width, config.data.num_pairs.to_dict(), int(config.data.split_seed)
   )
   spec = model_spec(config, vocab_size=shakespeare_docs.VOCAB, num_classes=2)
-  return _task("shakespeare_match", DualClassifier(spec), splits, {"bytes": width})
+  return classification_task("shakespeare_match", DualClassifier(spec), splits, {"bytes": width})
 
 
 def build_pathfinder_pooled(config) -> Task:
@@ -109,7 +89,7 @@ def build_pathfinder_pooled(config) -> Task:
   splits = {k: pooling.MaxPooled(v, res, pool) for k, v in full.items()}
   spec = model_spec(config, vocab_size=lra_data.PIXEL_VOCAB, num_classes=2)
   info = {"data_dir": root, "resolution": res, "pool": pool, "difficulty": config.data.difficulty}
-  return _task(f"pathfinder{res}_pool{pool}", Classifier(spec), splits, info)
+  return classification_task(f"pathfinder{res}_pool{pool}", Classifier(spec), splits, info)
 
 
 BUILDERS = {
