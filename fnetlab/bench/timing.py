@@ -392,13 +392,3 @@ def default_max_bytes() -> int | None:
   except (ValueError, OSError, AttributeError):
     return None
   return int(0.7 * ram)
-
-
-def parse_ints(text: str, flag: str) -> list[int]:
-  try:
-    values = [int(t) for t in str(text).replace(" ", "").split(",") if t]
-  except ValueError:
-    raise UserError(f"{flag}={text!r}: expected comma-separated integers") from None
-  if not values or min(values) < 1:
-    raise UserError(f"{flag}={text!r}: expected positive integers")
-  return values

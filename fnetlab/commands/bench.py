@@ -16,7 +16,7 @@ import shlex
 import sys
 
 from fnetlab.common.errors import UserError
-from fnetlab.common.flags import Flag, parse
+from fnetlab.common.flags import Flag, int_list, parse
 
 FLAGS = (
   Flag("mixers", "Comma-separated mixers or config.variants labels (ff_only is always added)."),
@@ -86,7 +86,7 @@ def main(argv) -> int:
   labels = [m for m in str(_pick(args, "mixers", config, "")).replace(" ", "").split(",") if m]
   if not labels:
     raise UserError("--mixers is empty and the config sets no `mixers`")
-  seq_lens = timing.parse_ints(_pick(args, "seq_lens", config, ""), "--seq_lens")
+  seq_lens = int_list(_pick(args, "seq_lens", config, ""), "--seq_lens", minimum=1)
   batch = int(_pick(args, "batch", config, 8))
   dtype = _pick(args, "dtype", config) or config.model.get("dtype", "float32")
   if dtype not in ("float32", "bfloat16"):

@@ -47,10 +47,7 @@ def evaluate_workdir(workdir: str, step: str | int = "latest", split: str = "val
       with checkpoints.quiet_io():
         state, _ = trainer.restore(mngr, resolved)
     except Exception as e:  # damaged files surface as many exception types
-      detail = (str(e).strip().splitlines() or [type(e).__name__])[0].split(" See full")[0][:160]
-      raise UserError(
-        f"checkpoint {checkpoints.checkpoint_dir(workdir)}/{resolved} is unreadable ({detail})"
-      ) from None
+      raise checkpoints.unreadable(workdir, resolved, e) from None
   metrics = trainer.evaluate(state["params"], split)
   result = {"workdir": workdir, "step": resolved, "split": split, "metrics": metrics}
   if jax.process_index() == 0:

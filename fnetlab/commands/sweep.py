@@ -29,7 +29,7 @@ import traceback
 
 from fnetlab.common import config as config_lib
 from fnetlab.common.errors import UserError
-from fnetlab.common.flags import Flag, parse
+from fnetlab.common.flags import Flag, int_list, parse
 from fnetlab.common.io import read_json, write_json
 
 FLAGS = (
@@ -166,19 +166,10 @@ def run_sweep(
   return statuses
 
 
-def _ints(text: str | None, flag: str) -> list[int] | None:
-  if not text:
-    return None
-  try:
-    return [int(x) for x in text.split(",") if x.strip()]
-  except ValueError:
-    raise UserError(f"--{flag}={text!r}: expected comma-separated integers") from None
-
-
 def main(argv) -> int:
   args = parse("sweep", __doc__, FLAGS, argv, config="required")
-  only = set(_ints(args.only, "only") or ()) or None
-  seeds = _ints(args.seeds, "seeds")
+  only = set(int_list(args.only or "", "--only")) or None
+  seeds = int_list(args.seeds or "", "--seeds") or None
   extra = dict(args.config_overrides)  # --config.KEY=VALUE applies to every point
   for item in args.set:
     key, eq, value = item.partition("=")

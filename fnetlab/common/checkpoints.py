@@ -120,6 +120,14 @@ def resolve_step(mngr: ocp.CheckpointManager, step: str | int | None, workdir: s
   return step
 
 
+def unreadable(workdir: str, step: int, error: BaseException) -> UserError:
+  """The one-line error for a damaged checkpoint: the first line of Orbax's message, without
+  the TensorStore dump that follows it."""
+  detail = (str(error).strip().splitlines() or [type(error).__name__])[0]
+  detail = detail.split(" See full")[0][:160]
+  return UserError(f"checkpoint {checkpoint_dir(workdir)}/{step} is unreadable ({detail})")
+
+
 def load_params(workdir: str, step: str | int | None = None) -> tuple[Any, int]:
   """Host copy of the params saved in `workdir` at `step` (latest by default)."""
   if not os.path.isdir(checkpoint_dir(workdir)):
@@ -130,10 +138,7 @@ def load_params(workdir: str, step: str | int | None = None) -> tuple[Any, int]:
       with quiet_io():
         restored = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))
     except Exception as e:  # orbax raises many types for damaged files
-      detail = (str(e).strip().splitlines() or [type(e).__name__])[0].split(" See full")[0][:160]
-      raise UserError(
-        f"checkpoint {checkpoint_dir(workdir)}/{step} is unreadable ({detail})"
-      ) from None
+      raise unreadable(workdir, step, e) from None
   return restored["state"]["params"], step
 
 

@@ -148,3 +148,14 @@ def parse(
     ns.config_overrides = overrides
     ns.config = config_lib.load(ns.config, overrides) if ns.config else None
   return ns
+
+
+def int_list(text, flag: str, minimum: int | None = None) -> list[int]:
+  """'1,2, 3' -> [1, 2, 3]; anything else (or a value below `minimum`) is a one-line UserError."""
+  try:
+    values = [int(t) for t in str(text).replace(" ", "").split(",") if t]
+  except ValueError:
+    raise UserError(f"{flag}={text!r}: expected comma-separated integers") from None
+  if minimum is not None and (not values or min(values) < minimum):
+    raise UserError(f"{flag}={text!r}: expected integers >= {minimum}")
+  return values
