@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from fnetlab.data import listops
-from fnetlab.data.errors import DataError
+from fnetlab.data.data_error import DataError
 
 SMALL = dict(min_length=10, max_length=100, max_depth=6)
 

@@ -8,7 +8,7 @@ from PIL import Image
 from scipy import ndimage
 
 from fnetlab.data import pathfinder
-from fnetlab.data.errors import DataError
+from fnetlab.data.data_error import DataError
 
 EIGHT = np.ones((3, 3), dtype=int)  # 8-connectivity
 

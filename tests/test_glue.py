@@ -36,9 +36,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def load_config(name, arg):
-  from fnetlab.commands.sweep import load_config as load
+  from fnetlab.common import config as config_lib
 
-  return load(f"{os.path.join(ROOT, 'configs', name)}:{arg}")
+  return config_lib.load(f"{os.path.join(ROOT, 'configs', name)}:{arg}")
 
 
 def flat(tree) -> dict:

@@ -26,7 +26,7 @@ from fnetlab import cli
 from fnetlab.common.errors import UserError
 from fnetlab.data import lm as data_lm
 from fnetlab.data import shakespeare
-from fnetlab.data.errors import DataError
+from fnetlab.data.data_error import DataError
 from fnetlab.mixers.worker import worker_positions
 from fnetlab.models import spec_from_config
 from fnetlab.tasks import lm

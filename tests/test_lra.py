@@ -14,7 +14,7 @@ import tensorflow_datasets as tfds
 from fnetlab.common.errors import UserError
 from fnetlab.data import lra as data_lra
 from fnetlab.data import pathfinder, tfds_source
-from fnetlab.data.errors import DataError
+from fnetlab.data.data_error import DataError
 from fnetlab.tasks import lra
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -10,6 +10,7 @@ import os
 import pytest
 
 from fnetlab.commands import sweep
+from fnetlab.common import config as config_lib
 from fnetlab.common.errors import UserError
 from fnetlab.results.report import write_report
 
@@ -83,7 +84,7 @@ def test_unknown_sweep_and_key(tmp_path):
   with pytest.raises(UserError, match="sweep_nope"):
     sweep.points(f"{LISTOPS}:runlocal", "nope")
   with pytest.raises(UserError, match="train.stepz"):
-    sweep.load_config(f"{LISTOPS}:runlocal", {"train.stepz": 3})
+    config_lib.load(f"{LISTOPS}:runlocal", {"train.stepz": 3})
 
 
 def test_list_prints_train_commands(capsys, tmp_path):

@@ -28,7 +28,7 @@ def main(argv: list[str]) -> int:
   args = parse("import-hf", __doc__, FLAGS, argv)
   from fnetlab.common import checkpoints
   from fnetlab.convert import hf
-  from fnetlab.tasks.encoder import spec_dict
+  from fnetlab.tasks.encoder_setup import spec_dict
 
   ckpt_dir = checkpoints.checkpoint_dir(args.workdir)
   if os.path.isdir(ckpt_dir) and os.listdir(ckpt_dir) and not args.overwrite:

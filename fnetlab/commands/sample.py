@@ -36,7 +36,7 @@ def main(argv) -> int:
   args = parse("sample", __doc__, FLAGS, argv)
   if args.max_new_tokens < 0 or args.top_k < 0 or args.temperature < 0:
     raise UserError("--max_new_tokens, --top_k and --temperature must be >= 0")
-  from fnetlab.data.errors import DataError
+  from fnetlab.data.data_error import DataError
   from fnetlab.tasks.sampling import load_sampler
 
   sampler, vocab, _ = load_sampler(

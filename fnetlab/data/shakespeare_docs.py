@@ -45,7 +45,7 @@ from collections import Counter
 import numpy as np
 
 from fnetlab.data import shakespeare
-from fnetlab.data.errors import DataError
+from fnetlab.data.data_error import DataError
 from fnetlab.data.lra import BYTE_VOCAB, PairSource, TokenSource
 
 GENRE_NAMES = ("comedy", "history", "tragedy")

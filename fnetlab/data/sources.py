@@ -1,7 +1,7 @@
 """Random-access splits and the batch order every task trains on.
 
 A split is a random-access source (`len`, `batch(indices)`), the interface of
-`tfds.data_source` and grain's MapDataset. The training order is a pure function of
+`tfds.data_source`. The training order is a pure function of
 (seed, step): example g = step * batch + j is position g mod n of the epoch-(g // n)
 permutation. The iterator's checkpointable state is therefore just the step, and a resumed
 run sees exactly the batches an uninterrupted one would. Each process reads only its own

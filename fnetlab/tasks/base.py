@@ -29,7 +29,6 @@ class Task:
   loss_fn: Callable  # (outputs, batch) -> (scalar loss, dict of scalar metrics)
   predict_fn: Callable  # (outputs, batch) -> dict of per-example arrays for host metrics
   metrics_fn: Callable  # (dict of concatenated per-example arrays) -> dict of floats
-  best_metric: str = "accuracy"
   info: dict = dataclasses.field(default_factory=dict)  # e.g. vocab, label names
 
   def example_batch(self, batch_size: int) -> dict[str, np.ndarray]:

@@ -9,7 +9,7 @@ machine with internet and TensorFlow (`pip install -e '.[tf]'`), then point `dat
 Inputs are `[CLS] a [SEP] b [SEP]` with type ids 0/1, padded to `data.max_len` (see
 fnetlab.data.tokenizer.pack_pair for the truncation rule). The tokenizer is the SentencePiece
 model in `data.sentencepiece`, else the byte-level fallback. The encoder and tokenizer are
-set up by fnetlab.tasks.encoder, which pretraining shares (including `init_from`).
+set up by fnetlab.tasks.encoder_setup, which pretraining shares (including `init_from`).
 
 Metrics, computed on the host with scikit-learn / scipy (as GLUE defines them):
 - CoLA: Matthews correlation `mcc` (and accuracy).
@@ -44,7 +44,7 @@ from fnetlab.common.errors import UserError
 from fnetlab.data import glue as data
 from fnetlab.models import Classifier
 from fnetlab.tasks.base import Task, classification_loss, classification_predict, weighted_mean
-from fnetlab.tasks.encoder import check_length, encoder_setup
+from fnetlab.tasks.encoder_setup import check_length, encoder_setup
 
 
 @dataclasses.dataclass(frozen=True)
@@ -182,6 +182,5 @@ def build(config) -> Task:
     loss_fn=regression_loss if regression else classification_loss,
     predict_fn=regression_predict if regression else classification_predict,
     metrics_fn=regression_metrics if regression else classification_metrics(task),
-    best_metric=spec.best_metric,
     info={"tokenizer": tok.name, "vocab_size": tok.vocab_size, "max_len": max_len},
   )

@@ -116,7 +116,6 @@ def build(config) -> Task:
     loss_fn=loss_fn,
     predict_fn=predict_fn,
     metrics_fn=metrics_fn,
-    best_metric="loss",
     info={
       "vocab": vocab.chars,
       "encoding": vocab.encoding,

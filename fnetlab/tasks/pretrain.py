@@ -2,7 +2,7 @@
 
 Examples (`[CLS] A [SEP] B [SEP]`, f_net's order-swap next-sentence task, BERT masking) come
 from fnetlab.data.pretrain, which documents how they are drawn and where they depart from
-f_net; the encoder and tokenizer are set up by fnetlab.tasks.encoder.
+f_net; the encoder and tokenizer are set up by fnetlab.tasks.encoder_setup.
 
 Model: fnetlab.models.Pretrainer (MLM head dense -> gelu -> LN -> decoder tied to the word
 embedding with its own bias; NSP on the pooled output). Loss = MLM cross-entropy averaged over
@@ -19,7 +19,7 @@ from fnetlab.common.errors import UserError
 from fnetlab.data import pretrain as data
 from fnetlab.models import Pretrainer
 from fnetlab.tasks.base import Task, weighted_mean
-from fnetlab.tasks.encoder import check_length, encoder_setup
+from fnetlab.tasks.encoder_setup import check_length, encoder_setup
 
 # ----------------------------------------------------------------------------- loss
 
@@ -98,6 +98,5 @@ def build(config) -> Task:
     loss_fn=pretrain_loss,
     predict_fn=pretrain_predict,
     metrics_fn=pretrain_metrics,
-    best_metric="loss",
     info={"tokenizer": tok.name, "vocab_size": tok.vocab_size, "max_len": max_len},
   )

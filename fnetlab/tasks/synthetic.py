@@ -77,6 +77,5 @@ def build(config) -> Task:
     loss_fn=loss_fn,
     predict_fn=predict_fn,
     metrics_fn=metrics_fn,
-    best_metric="accuracy" if kind == "classify" else "loss",
     info={"kind": kind, "seq_len": seq_len},
   )

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fnetlab.data.errors import DataError
+from fnetlab.data.data_error import DataError
 from fnetlab.data.pathfinder.generate import IMAGES_PER_DIR, _image_path, _jobs, _run_jobs, _workers
 from fnetlab.data.pathfinder.params import difficulty_folder, params_for
 
