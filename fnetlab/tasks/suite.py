@@ -6,6 +6,8 @@
   labelled comedy / history / tragedy (fnetlab/data/shakespeare_docs.py): LRA Text's form.
 - `shakespeare_match`: two such passages, same play or not, through one shared encoder
   (`DualClassifier`): LRA Retrieval's form.
+- `fashion_mnist`: Fashion-MNIST as CLS + 784 pixel ids, 10 classes
+  (fnetlab/data/fashion_mnist.py): LRA Image's form on real 28x28 images.
 - `pathfinder_pooled`: Pathfinder images (fnetlab/data/pathfinder.py) max-pooled by
   `data.pool` per side before flattening (32x32 -> 16x16 = 256 pixels at pool 2), so a CPU
   budget reaches a regime where models leave chance; mean pooling, as LRA Pathfinder.
@@ -39,7 +41,7 @@ from __future__ import annotations
 import ml_collections
 
 from fnetlab.common.errors import UserError
-from fnetlab.data import digits, pooling, shakespeare_docs
+from fnetlab.data import digits, fashion_mnist, pooling, shakespeare_docs
 from fnetlab.data import lra as lra_data
 from fnetlab.models import Classifier, DualClassifier
 from fnetlab.tasks.base import Task, classification_task
@@ -58,6 +60,20 @@ def build_digits(config) -> Task:
   splits = digits.splits(int(config.data.split_seed))
   spec = model_spec(config, vocab_size=digits.VOCAB, num_classes=digits.NUM_CLASSES)
   return classification_task("digits", Classifier(spec), splits, {"data": "sklearn load_digits"})
+
+
+def build_fashion_mnist(config) -> Task:
+  needed = fashion_mnist.PIXELS + 1
+  if config.model.max_len < needed:
+    raise UserError(
+      f"config key model.max_len={config.model.max_len}: Fashion-MNIST needs {needed} (CLS + 784)"
+    )
+  splits = fashion_mnist.splits(config.data)
+  spec = model_spec(
+    config, vocab_size=fashion_mnist.PIXEL_VOCAB + 1, num_classes=fashion_mnist.NUM_CLASSES
+  )
+  info = {"data_dir": config.data.dir or fashion_mnist.default_dir(), "source": config.data.source}
+  return classification_task("fashion_mnist", Classifier(spec), splits, info)
 
 
 def build_genre(config) -> Task:
@@ -94,6 +110,7 @@ def build_pathfinder_pooled(config) -> Task:
 
 BUILDERS = {
   "digits": build_digits,
+  "fashion_mnist": build_fashion_mnist,
   "shakespeare_genre": build_genre,
   "shakespeare_match": build_match,
   "pathfinder_pooled": build_pathfinder_pooled,
