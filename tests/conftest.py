@@ -3,7 +3,9 @@
 The suite compiles many tiny programs and runs each once, so compile time dominates:
 `jax_disable_most_optimizations` skips most XLA passes (about 2x faster compiles here), and
 the tests compare against numpy oracles at float32 tolerances, which unoptimised programs
-meet just as well.
+meet just as well. It is also set in the environment, so the `fnetlab` subprocesses the CLI
+tests start (each compiling a train step, an eval step and a checkpoint round trip) inherit
+it: about 1.7x faster for those tests here.
 
 `jax_default_matmul_precision = "highest"`: the oracles are float64/numpy at float32
 tolerances, and on a GPU the default float32 matmul is TF32 (about 1e-3 relative error), so
@@ -14,8 +16,11 @@ tests ask for full float32 on every backend. Training keeps the fast default
 from __future__ import annotations
 
 import dataclasses
+import os
 
-import jax
+os.environ.setdefault("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")  # before jax reads its flags
+
+import jax  # noqa: E402
 import jax.numpy as jnp
 import numpy as np
 import pytest
