@@ -3,6 +3,7 @@
   bash experiments/accelerator_check.sh --out=DIR            # a GPU/TPU node; installs wheelhouse/
   python experiments/accelerator_check.py --out=DIR [--budget_s=480] [--workdir=SCRATCH]
   python experiments/accelerator_check.py --out=DIR --smoke  # every stage at tiny size, on CPU
+  python experiments/accelerator_check.py --help
 
 Writes DIR/accelerator_check.md (rewritten after every stage, so a run cut short still leaves
 what it measured), DIR/environment.json, DIR/tests.csv, DIR/bench_lra_text.csv,
@@ -20,8 +21,10 @@ leaves its time to ListOps, the stage that uses every second it gets):
    FF-only at N = 512 ... 8192, and FNet-Base against a BERT-Base-sized attention encoder at
    N = 512 beside the Hugging Face PyTorch peers, with model-FLOPs utilisation.
 4. listops: LRA ListOps at the official configuration (configs/lra/listops.py), FNet and the
-   Transformer, trained with the trainer's own step for as many of the official 5000 steps as
-   the remaining budget allows, then scored on the test split beside the FNet paper's rows.
+   Transformer, stepped by `fnetlab.train.timed.TimedRun` (the trainer's own step, compiled
+   once, with its non-finite check) for as many of the official 5000 steps as the remaining
+   budget allows, then scored on the test split beside the FNet paper's rows. The two models
+   share one encoded copy of the data (`fnetlab.data.listops.load_sources`).
    Its data (the official generator settings) is generated in the background from the start,
    while stages 2 and 3 use the accelerator.
 
@@ -31,11 +34,7 @@ Exit status: 0 when every stage ran and every test passed, 1 otherwise (the repo
 
 from __future__ import annotations
 
-import csv
-import datetime
-import functools
 import json
-import math
 import os
 import re
 import shlex
@@ -47,21 +46,30 @@ import tempfile
 import time
 import traceback
 
-from absl import app, flags
+from fnetlab.common import flags, provenance
+from fnetlab.common.flags import Flag
+from fnetlab.common.io import write_json
+from fnetlab.results import accelerator, tables
+from fnetlab.results.bench import read_bench_csv
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.abspath(__file__)
 
-FLAGS = flags.FLAGS
-flags.DEFINE_string("out", None, "Folder for the report, CSVs and check.log.")
-flags.DEFINE_bool("smoke", False, "Every stage at tiny size; runs on CPU (the test suite's mode).")
-flags.DEFINE_float("budget_s", 480.0, "Wall-clock budget for all stages together, in seconds.")
-flags.DEFINE_string("workdir", None, "Scratch folder (data, bench outputs); default: a temp dir.")
-flags.DEFINE_float("peak_tflops", None, "Device peak bf16 TFLOP/s for MFU; default: by device.")
-# Internal: the stages that run in their own processes.
-flags.DEFINE_enum("stage", None, ["env", "listops"], "Internal: run one stage in this process.")
-flags.DEFINE_string("result", None, "Internal: the stage's JSON result file.")
-flags.DEFINE_string("go_file", None, "Internal: ListOps trains once this file holds a deadline.")
+FLAGS = (
+  Flag("out", "Folder for the report, CSVs and check.log (required)."),
+  Flag("smoke", "Every stage at tiny size; runs on CPU (the test suite's mode).", False, bool),
+  Flag("budget_s", "Wall-clock budget for all stages together, in seconds.", 480.0, float),
+  Flag("workdir", "Scratch folder (data, bench outputs); default: a temp dir."),
+  Flag("peak_tflops", "Device peak bf16 TFLOP/s for MFU; default: by device.", None, float),
+  # Internal: the stages that run in their own processes.
+  Flag("stage", "Internal: run one stage in this process.", choices=("env", "listops")),
+  Flag("result", "Internal: the stage's JSON result file."),
+  Flag("go_file", "Internal: ListOps trains once this file holds a deadline."),
+)
+BENCH_TITLES = {
+  "bench_fnet_base": "FNet-Base vs a BERT-Base-sized attention encoder, with the HF peers",
+  "bench_lra_text": "LRA Text encoder (4 layers, d 256): every mixer against length",
+}
 
 ACCELERATORS = ("gpu", "cuda", "rocm", "tpu")
 
@@ -93,13 +101,13 @@ TEST_GROUPS = (
 
 
 def test_args(smoke: bool) -> list[str]:
-  if smoke:  # one test (with its parameters) per group
+  if smoke:  # one test case per group
     return [
-      "tests/test_mixers.py::test_fourier_equals_numpy_fft2",
-      "tests/test_mixers.py::test_attention_equals_numpy_oracle",
+      "tests/test_mixers.py::test_fourier_equals_numpy_fft2[shape0-auto]",
+      "tests/test_mixers.py::test_attention_equals_numpy_oracle[False-False-None]",
       "tests/test_attention_kernels.py::test_model_kernel_choice_per_backend",
       "tests/test_bf16.py::test_bf16_train_step_matches_float32_and_fits_a_batch[attention]",
-      "tests/test_convert_hf.py::test_parity_with_transformers",
+      "tests/test_convert_hf.py::test_parity_with_transformers[fnet-safetensors]",
     ]
   extra = sorted(
     os.path.join("tests", f)
@@ -238,17 +246,9 @@ def tail(path: str, lines: int = 5) -> str:
     return ""
 
 
-def fmt(value, spec: str, scale: float = 1.0) -> str:
-  try:
-    x = float(value) * scale
-  except (TypeError, ValueError):
-    return "–"
-  return format(x, spec) if math.isfinite(x) else "–"
-
-
-def peak_tflops(env_info: dict) -> float | None:
-  if FLAGS.peak_tflops:
-    return FLAGS.peak_tflops
+def peak_tflops(env_info: dict, given: float | None = None) -> float | None:
+  if given:
+    return given
   kind = ((env_info.get("devices") or [{}])[0]).get("kind", "")
   return next((v for k, v in PEAK_BF16_TFLOPS if k.lower() in kind.lower()), None)
 
@@ -263,7 +263,8 @@ def stage_env(result_path: str) -> None:
   import jax
 
   info = {
-    "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    "date": provenance.date(),
+    "machine": provenance.machine(),  # with jax imported: its devices too
     "python": platform.python_version(),
     "platform": platform.platform(),
     "cpus": os.cpu_count(),
@@ -324,8 +325,7 @@ def stage_env(result_path: str) -> None:
       info["torch_device"] = torch.cuda.get_device_name(0)
   except Exception as e:  # torch is optional
     info["torch_cuda"] = f"unavailable: {type(e).__name__}"
-  with open(result_path, "w") as f:
-    json.dump(info, f, indent=1)
+  write_json(result_path, info)
 
 
 # ---------------------------------------------------------------------------- stage: ListOps
@@ -350,18 +350,17 @@ def listops_config(mixer: str, smoke: bool):
 def stage_listops(result_path: str, go_file: str, smoke: bool) -> None:
   """Generates and encodes the data at once; once `go_file` holds a deadline, trains FNet and
   the Transformer for the same number of steps, as many as fit (at most the official 5000)."""
+  import numpy as np
+
   from fnetlab.data import listops
+  from fnetlab.train.timed import TimedRun
 
   result = {"models": [], "phase": "generating data"}
 
   def save():
-    with open(result_path + ".tmp", "w") as f:
-      json.dump(result, f, indent=1)
-    os.replace(result_path + ".tmp", result_path)
+    write_json(result_path, result)
 
   save()
-  # Both models read one data set: encode it once (tasks.listops calls this per Trainer).
-  listops.load_sources = functools.lru_cache(maxsize=2)(listops.load_sources)
   configs = [(label, listops_config(mixer, smoke), paper) for label, mixer, paper in LISTOPS_MODELS]
   result["data_settings"] = configs[0][1].data.generate.to_dict()
   t = now()
@@ -370,6 +369,7 @@ def stage_listops(result_path: str, go_file: str, smoke: bool) -> None:
   result["phase"] = "encoding data"
   save()
   t = now()
+  # Encoded once per process: both models' tasks read this copy.
   sources = listops.load_sources(data_dir, configs[0][1].model.max_len)
   result["data_load_s"] = now() - t
   result["data"] = {k: len(v) for k, v in sources.items()}
@@ -394,30 +394,54 @@ def stage_listops(result_path: str, go_file: str, smoke: bool) -> None:
     if left < 2 * reserve:
       row["error"] = f"skipped: {max(left, 0):.0f} s left"
       continue
-    try:  # times up to 10 steps, within a tenth of the time left
-      runs.append(ListOpsRun(row, config, 2 if smoke else 10, time.time() + 0.1 * left))
+    try:
+      t = now()
+      run = TimedRun(config)
+      row["params"], row["compile_s"] = run.params, now() - t
+      # Times up to 10 steps (2 in smoke), within a tenth of the time left.
+      run.run(2 if smoke else 10, until=time.time() + 0.1 * left)
+      runs.append((row, run))
     except Exception as e:  # reported in the row; the other model still runs
       row["error"] = one_line(e)
       traceback.print_exc()
     save()
   # The same number of steps for both: as many as the time left allows after the evaluations.
   left = deadline - time.time() - reserve * len(runs)
-  per_step = sum(r.step_s for r in runs)
-  done = max((r.steps for r in runs), default=0)
+  per_step = sum(run.train_s / run.step for _, run in runs)
+  done = max((run.step for _, run in runs), default=0)
   target = min(max_steps, done + max(int(0.95 * left / per_step), 0)) if per_step else done
   result["target_steps"] = target
   result["phase"] = "training"
   save()
-  for i, run in enumerate(runs):
-    later = sum(max(target - r.steps, 0) * r.step_s + reserve for r in runs[i + 1 :])
+  for i, (row, run) in enumerate(runs):
+    later = sum(max(target - r.step, 0) * r.train_s / r.step + reserve for _, r in runs[i + 1 :])
     try:
-      run.train(target, deadline - reserve - later)
+      while run.step < target:  # a progress line every 500 steps
+        if not run.run(min(500, target - run.step), until=deadline - reserve - later):
+          break
+        losses = [m["train_loss"] for m in run.history[-100:]]
+        accs = [m.get("train_accuracy", np.nan) for m in run.history[-100:]]
+        print(
+          f"{row['model']} step {run.step}: loss {np.mean(losses):.4f} "
+          f"acc {np.nanmean(accs):.3f} ({run.train_s / run.step * 1e3:.1f} ms/step)",
+          flush=True,
+        )
+      last = run.history[-100:]
+      row["steps"], row["train_s"] = run.step, run.train_s
+      row["step_ms"] = run.train_s / run.step * 1e3
+      row["final_train_loss"] = float(np.mean([m["train_loss"] for m in last]))
+      row["final_train_accuracy"] = float(
+        np.nanmean([m.get("train_accuracy", np.nan) for m in last])
+      )
       save()
-      run.evaluate()
+      t = now()
+      for split in ("validation", "test"):
+        row[f"{split}_accuracy"] = run.evaluate(split).get("accuracy")
+      row["eval_s"] = now() - t
     except Exception as e:
-      run.row["error"] = one_line(e)
+      row["error"] = one_line(e)
       traceback.print_exc()
-    print(f"{run.row['model']}: {run.row}", flush=True)
+    print(f"{row['model']}: {row}", flush=True)
     save()
   result["phase"] = "done"
   save()
@@ -427,77 +451,13 @@ def one_line(e: BaseException) -> str:
   return f"{type(e).__name__}: {(str(e).strip().splitlines() or [''])[0][:200]}"
 
 
-class ListOpsRun:
-  """One ListOps model: the trainer's own jitted step, compiled and timed on construction."""
-
-  def __init__(self, row: dict, config, timed_steps: int, timing_deadline: float):
-    import jax
-
-    from fnetlab.train.trainer import Trainer
-
-    self.row, self.jax = row, jax
-    t = now()
-    self.trainer = Trainer(config)
-    self.state = self.trainer.init_state()
-    row["params"] = int(sum(x.size for x in jax.tree.leaves(self.state["params"])))
-    self.steps, self.losses, self.accs = 0, [], []
-    self._run(1)  # compiles
-    row["compile_s"] = now() - t
-    t = now()
-    self._run(1)
-    while self.steps <= timed_steps and time.time() < timing_deadline:
-      self._run(1)
-    self.train_s = now() - t
-    self.step_s = self.train_s / (self.steps - 1)
-
-  def _run(self, n: int) -> None:
-    pending = []
-    for _ in range(n):
-      self.state, metrics = self.trainer.train_step(self.state, self.trainer.batch(self.steps))
-      pending.append(metrics)
-      self.steps += 1
-    host = self.jax.device_get(pending)  # one host sync per chunk
-    self.losses += [float(m["train_loss"]) for m in host]
-    self.accs += [float(m.get("train_accuracy", math.nan)) for m in host]
-    if not all(math.isfinite(x) for x in self.losses[-n:]):
-      raise FloatingPointError(f"non-finite loss by step {self.steps}")
-
-  def train(self, target: int, deadline: float) -> None:
-    """Steps to `target`, or until the next chunk would pass `deadline` (time.time())."""
-    import numpy as np
-
-    label, chunk = self.row["model"], 25
-    while self.steps < target and time.time() + chunk * self.step_s <= deadline:
-      t, n = now(), min(chunk, target - self.steps)
-      self._run(n)
-      self.train_s += now() - t
-      self.step_s = self.train_s / (self.steps - 1)  # the compiling step excluded
-      if self.steps % 500 < n or self.steps == target:
-        print(
-          f"{label} step {self.steps}: loss {np.mean(self.losses[-100:]):.4f} "
-          f"acc {np.nanmean(self.accs[-100:]):.3f} ({self.step_s * 1e3:.1f} ms/step)",
-          flush=True,
-        )
-    self.row["steps"] = self.steps
-    self.row["train_s"] = self.train_s
-    self.row["step_ms"] = self.step_s * 1e3
-    self.row["final_train_loss"] = float(np.mean(self.losses[-100:]))
-    self.row["final_train_accuracy"] = float(np.nanmean(self.accs[-100:]))
-
-  def evaluate(self) -> None:
-    t = now()
-    for split in ("validation", "test"):
-      metrics = self.trainer.evaluate(self.state["params"], split)
-      self.row[f"{split}_accuracy"] = metrics.get("accuracy")
-    self.row["eval_s"] = now() - t
-
-
 # ------------------------------------------------------------------------------ orchestration
 
 
 class Check:
-  def __init__(self, out: str, workdir: str, budget_s: float, smoke: bool):
+  def __init__(self, out, workdir, budget_s: float, smoke: bool, peak: float | None, argv):
     self.out, self.workdir, self.budget_s, self.smoke = out, workdir, budget_s, smoke
+    self.peak = peak  # --peak_tflops
     self.t0 = now()
     self.deadline = self.t0 + budget_s
     self.env_info: dict = {}
@@ -512,7 +472,7 @@ class Check:
     if smoke:  # compiles about twice as fast on CPU; the smoke run measures nothing
       self.env["JAX_DISABLE_MOST_OPTIMIZATIONS"] = "true"
     self.logs: list[tuple[str, str]] = []
-    self.command = shlex.join([os.path.relpath(SCRIPT, REPO), *sys.argv[1:]])
+    self.prov = provenance.collect(argv)  # the environment stage adds the device
 
   def left(self) -> float:
     return self.deadline - now()
@@ -576,10 +536,8 @@ class Check:
         elif line.startswith(("FAILED ", "ERROR ")):
           self.test_failures.append(line.strip()[:300])
     self.tests = [{"test": k, "group": test_group(k), "outcome": v} for k, v in seen.items()]
-    with open(os.path.join(self.out, "tests.csv"), "w", newline="") as f:
-      w = csv.DictWriter(f, fieldnames=["group", "test", "outcome"])
-      w.writeheader()
-      w.writerows(sorted(self.tests, key=lambda r: (r["group"], r["test"])))
+    rows = sorted(self.tests, key=lambda r: (r["group"], r["test"]))
+    tables.write_csv(os.path.join(self.out, "tests.csv"), rows, ["group", "test", "outcome"])
     if rc not in (0, None) and not self.tests:
       self.test_failures.append(f"pytest exit {rc}: {tail(log, 3)}")
     self.write_report()
@@ -593,7 +551,7 @@ class Check:
       cmd += [f"--{k}={v}" for k, v in b["smoke"].items()] + ["--peak_tflops=1"]
     else:
       cmd += [f"--{k}={v}" for k, v in b["flags"].items()]
-      peak = peak_tflops(self.env_info)
+      peak = peak_tflops(self.env_info, self.peak)
       cmd += [f"--peak_tflops={peak}"] if peak else []
     self.bench_cmds[name] = shlex.join(["fnetlab", *cmd[3:]])
     return cmd
@@ -603,8 +561,7 @@ class Check:
     csv_path = os.path.join(self.workdir, stage.name, "bench.csv")
     if os.path.exists(csv_path):  # the bench writes rows as it goes: a stopped run keeps them
       shutil.copy(csv_path, os.path.join(self.out, f"{stage.name}.csv"))
-      with open(csv_path, newline="") as f:
-        self.bench[stage.name] = list(csv.DictReader(f))
+      self.bench[stage.name] = read_bench_csv(csv_path)
     self.write_report()
 
   def start_listops(self) -> Stage:
@@ -626,36 +583,15 @@ class Check:
   def release_listops(self) -> float:
     """Lets the ListOps stage train, until the end of the budget; returns its time limit."""
     limit = max(self.left() - 3.0, 0.0)
-    with open(self.go_file + ".tmp", "w") as f:
-      json.dump({"deadline_unix": time.time() + limit - 2.0}, f)
-    os.replace(self.go_file + ".tmp", self.go_file)
+    write_json(self.go_file, {"deadline_unix": time.time() + limit - 2.0})
     return limit
 
   def finish_listops(self, stage: Stage) -> None:
     limit = self.release_listops() if not os.path.exists(self.go_file) else self.left()
     rc, secs = stage.wait(limit + 10.0)  # its own deadline is earlier; this catches a hang
     self.listops = read_json(self.listops_result) or {}
-    fields = [
-      "model",
-      "mixer",
-      "steps",
-      "official_steps",
-      "step_ms",
-      "compile_s",
-      "train_s",
-      "eval_s",
-      "params",
-      "final_train_loss",
-      "final_train_accuracy",
-      "validation_accuracy",
-      "test_accuracy",
-      "paper_test_accuracy",
-      "error",
-    ]
-    with open(os.path.join(self.out, "listops.csv"), "w", newline="") as f:
-      w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
-      w.writeheader()
-      w.writerows(self.listops.get("models", []))
+    path = os.path.join(self.out, "listops.csv")
+    tables.write_csv(path, self.listops.get("models", []), accelerator.LISTOPS_COLUMNS)
     self.record("listops", rc, secs, limit, stage.log_path)
 
   # -- the whole check
@@ -705,183 +641,52 @@ class Check:
   # -- report
 
   def write_report(self) -> None:
-    e = self.env_info
-    lines = [
-      "# Accelerator check" + (" (smoke: tiny sizes, not measurements)" if self.smoke else ""),
-      "",
-      f"Command: `{self.command}`  ",
-      f"Date: {e.get('date', '?')}; budget {self.budget_s:.0f} s, elapsed {now() - self.t0:.0f} s.",
-      "",
-      "## 1. Environment",
-      "",
-    ]
-    if e:
-      devs = e.get("devices", [])
-      kinds = sorted({d.get("kind", "?") for d in devs})
-      mem = devs[0].get("memory_gib") if devs else None
-      lines += [
-        f"- backend `{e.get('backend')}`: {len(devs)} x {', '.join(kinds)}"
-        + (f" ({mem} GiB for JAX)" if mem else ""),
-        f"- Python {e.get('python')}, {e.get('platform')}, {e.get('cpus')} CPUs",
-        "- " + ", ".join(f"{k} {v}" for k, v in e.get("versions", {}).items()),
-        f"- default matmul precision: {e.get('matmul_precision')}; env: {e.get('env') or 'none'}",
-      ]
-      if e.get("nvidia_smi"):
-        lines.append(f"- nvidia-smi: {e['nvidia_smi']}")
-      if "torch_cuda" in e:
-        lines.append(f"- torch sees CUDA: {e['torch_cuda']} {e.get('torch_device', '')}".rstrip())
-    else:
-      lines.append("(not read)")
-    lines += ["", "## 2. On-device tests", ""]
-    if self.tests:
-      lines += ["| group | passed | failed | skipped |", "|---|---|---|---|"]
-      for name, _ in TEST_GROUPS:
-        rows = [t for t in self.tests if t["group"] == name]
-        count = lambda *o, rows=rows: sum(t["outcome"] in o for t in rows)  # noqa: E731
-        lines.append(
-          f"| {name} | {count('PASSED', 'XFAIL')} | {count('FAILED', 'ERROR', 'XPASS')} "
-          f"| {count('SKIPPED')} |"
-        )
-      if self.tests_collected is not None and self.tests_collected > len(self.tests):
-        lines += [
-          "",
-          f"**{self.tests_collected - len(self.tests)} of {self.tests_collected} "
-          "collected tests did not finish (the stage's time limit).**",
-        ]
-      lines += [
-        "",
-        "Test ids and outcomes: tests.csv. Arguments: `" + " ".join(test_args(self.smoke)) + "`.",
-      ]
-    else:
-      lines.append(
-        "(not run)"
-        if not any(s["stage"] == "tests" for s in self.stages)
-        else "(no outcome parsed)"
-      )
-    if self.test_failures:
-      lines += ["", "Failures:", ""] + [f"- `{x}`" for x in self.test_failures[:20]]
-    lines += ["", "## 3. Benchmarks (bf16)", ""]
-    lines += self.bench_section()
-    lines += ["", "## 4. LRA ListOps, official configuration", ""]
-    lines += self.listops_section()
-    lines += ["", "## Stages", "", "| stage | status | seconds | limit s |", "|---|---|---|---|"]
-    for s in self.stages:
-      lines.append(f"| {s['stage']} | {s['status']} | {s['seconds']:.1f} | {s['limit_s']:.0f} |")
-    with open(os.path.join(self.out, "accelerator_check.md.tmp"), "w") as f:
-      f.write("\n".join(lines) + "\n")
-    os.replace(
-      os.path.join(self.out, "accelerator_check.md.tmp"),
-      os.path.join(self.out, "accelerator_check.md"),
-    )
+    from fnetlab.results import accelerator
 
-  def bench_section(self) -> list[str]:
-    if not self.bench and not self.bench_cmds:
-      return ["(not run)"]
-    lines = []
-    titles = {
-      "bench_fnet_base": "FNet-Base vs a BERT-Base-sized attention encoder, with the HF peers",
-      "bench_lra_text": "LRA Text encoder (4 layers, d 256): every mixer against length",
+    check = {
+      "prov": {**self.prov, "machine": self.env_info.get("machine", self.prov["machine"])},
+      "smoke": self.smoke,
+      "budget_s": self.budget_s,
+      "elapsed_s": now() - self.t0,
+      "env": self.env_info,
+      "tests": self.tests,
+      "test_groups": [name for name, _ in TEST_GROUPS],
+      "test_args": " ".join(test_args(self.smoke)),
+      "tests_collected": self.tests_collected,
+      "test_failures": self.test_failures,
+      "bench": self.bench,
+      "bench_cmds": self.bench_cmds,
+      "bench_titles": BENCH_TITLES,
+      "peak_tflops": None if self.smoke else peak_tflops(self.env_info, self.peak),
+      "listops": self.listops,
+      "stages": self.stages,
     }
-    for name in BENCHES:
-      if name not in self.bench_cmds:
-        continue
-      rows = self.bench.get(name, [])
-      lines += [f"### {titles[name]}", "", f"`{self.bench_cmds[name]}` ({name}.csv)", ""]
-      if not rows:
-        status = next((x["status"] for x in self.stages if x["stage"] == name), "running")
-        lines += [f"(no rows; the run's status: {status}; its output is in check.log)", ""]
-        continue
-      kernel = "kernel" in rows[0]
-      head = ["mixer", "impl", "N", "B", "step ms", "tokens/s", "TFLOP/s", "MFU", "peak MiB"]
-      head += ["÷ ff_only", "× vs attention", "× vs peer"] + (["kernel"] if kernel else [])
-      lines += ["| " + " | ".join(head + ["status"]) + " |", "|" + "---|" * (len(head) + 1)]
-      for r in rows:
-        cells = [
-          r["mixer"],
-          r["impl"],
-          r["seq_len"],
-          r["batch"],
-          fmt(r.get("step_ms"), ".2f"),
-          fmt(r.get("tokens_per_s"), ".0f"),
-          fmt(r.get("tflops_per_s"), ".1f"),
-          fmt(r.get("mfu"), ".1%"),
-          fmt(r.get("peak_bytes"), ".0f", 1 / 2**20),
-          fmt(r.get("ratio_vs_ff_only"), ".2f"),
-          fmt(r.get("speedup_vs_attention"), ".2f"),
-          fmt(r.get("speedup_vs_peer"), ".2f"),
-        ]
-        cells += [r.get("kernel") or "–"] if kernel else []
-        lines.append("| " + " | ".join(cells + [r["status"]]) + " |")
-      lines.append("")
-    peak = None if self.smoke else peak_tflops(self.env_info)
-    lines.append(
-      "MFU = XLA's FLOP count of the whole train step / step time / "
-      + (
-        f"{peak:.0f} TFLOP/s (the device's dense bf16 datasheet peak)" if peak else "peak (unknown)"
-      )
-      + ". Peer rows (impl hf-torch) are PyTorch eager under bf16 autocast; × vs peer = the "
-      "peer's step time over ours."
-    )
-    return lines
-
-  def listops_section(self) -> list[str]:
-    r = self.listops
-    if not r:
-      return ["(not run)"]
-    settings = r.get("data_settings", {})
-    lines = [f"Generator settings {settings}."]
-    if "data" in r:
-      lines[0] += (
-        f" Examples {r['data']}, generated in {r.get('data_generate_s', 0):.0f} s and encoded "
-        f"in {r.get('data_load_s', 0):.0f} s, in the background."
-      )
-    if r.get("phase") != "done":
-      lines += ["", f"**The stage stopped while {r.get('phase', 'starting')}.**"]
-    if "target_steps" in r:
-      lines += ["", f"Both models were given {r['target_steps']} steps (what fitted the budget)."]
-    lines += [
-      "",
-      "| model | steps | ms/step | compile s | train loss | val acc | test acc | paper test acc |",
-      "|---|---|---|---|---|---|---|---|",
-    ]
-    for m in r.get("models", []):
-      lines.append(
-        f"| {m['model']} (`{m['mixer']}`) | {m.get('steps', '–')} / {m['official_steps']} "
-        f"| {fmt(m.get('step_ms'), '.1f')} | {fmt(m.get('compile_s'), '.1f')} "
-        f"| {fmt(m.get('final_train_loss'), '.3f')} | {fmt(m.get('validation_accuracy'), '.2f', 100)} "
-        f"| {fmt(m.get('test_accuracy'), '.2f', 100)} | {m['paper_test_accuracy']:.2f} |"
-      )
-    errors = [f"- {m['model']}: `{m['error']}`" for m in r.get("models", []) if m.get("error")]
-    lines += ["", *errors] if errors else []
-    lines += [
-      "",
-      "Accuracies in %. The steps are the first steps of the official 5000: the rsqrt schedule "
-      "does not depend on the total, so they are exactly a full run's first steps. The paper's "
-      "rows are after 5000 steps; a shorter run is not expected to reach them. ms/step excludes "
-      "the compiling step; train loss and accuracy are the means of the last 100 steps.",
-    ]
-    return lines
+    path = os.path.join(self.out, "accelerator_check.md")
+    with open(path + ".tmp", "w") as f:
+      f.write(accelerator.markdown(check) + "\n")
+    os.replace(path + ".tmp", path)
 
 
-def main(argv):
-  del argv
-  if FLAGS.stage == "env":
-    return stage_env(FLAGS.result)
-  if FLAGS.stage == "listops":
-    return stage_listops(FLAGS.result, FLAGS.go_file, FLAGS.smoke)
-  if not FLAGS.out:
-    print("accelerator_check: --out=DIR is required", file=sys.stderr)
-    return 2
-  os.makedirs(FLAGS.out, exist_ok=True)
-  workdir = FLAGS.workdir or tempfile.mkdtemp(prefix="accelerator_check_")
+def main(argv) -> int:
+  args = flags.script_flags(__doc__, FLAGS, argv)
+  if args.stage == "env":
+    return stage_env(args.result)
+  if args.stage == "listops":
+    return stage_listops(args.result, args.go_file, args.smoke)
+  from fnetlab.common.errors import UserError
+
+  if not args.out:
+    raise UserError("--out=DIR is required")
+  if args.workdir and os.path.abspath(args.workdir).startswith(os.path.abspath(args.out) + os.sep):
+    raise UserError("--workdir must not be inside --out")
+  os.makedirs(args.out, exist_ok=True)
+  workdir = args.workdir or tempfile.mkdtemp(prefix="accelerator_check_")
   os.makedirs(workdir, exist_ok=True)
-  if os.path.abspath(workdir).startswith(os.path.abspath(FLAGS.out) + os.sep):
-    print("accelerator_check: --workdir must not be inside --out", file=sys.stderr)
-    return 2
-  rc = Check(FLAGS.out, workdir, FLAGS.budget_s, FLAGS.smoke).main()
-  print(f"accelerator_check: report {os.path.join(FLAGS.out, 'accelerator_check.md')}")
+  check = Check(args.out, workdir, args.budget_s, args.smoke, args.peak_tflops, argv)
+  rc = check.main()
+  print(f"accelerator_check: report {os.path.join(args.out, 'accelerator_check.md')}")
   return rc
 
 
 if __name__ == "__main__":
-  app.run(main)
+  sys.exit(flags.run_script(main))

@@ -9,20 +9,37 @@ each to the explicit kernel's.
     --batch=8 --heads=4 --head_dim=64 --repeats=7
 
 Kernels: explicit, xla, blocked (BLOCK_K, or --blocks for a sweep), cudnn on a GPU; with
---dropout=0.1 the dropout-capable kernels run with probability dropout.
+--dropout=0.1 the dropout-capable kernels run with probability dropout. Prints CSV, headed by
+`#` lines naming the command, commit, date, machine and load.
 """
 
 from __future__ import annotations
 
-import argparse
 import statistics
+import sys
 import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from fnetlab.common import flags, provenance
+from fnetlab.common.flags import Flag
 from fnetlab.nn import attention_kernels as ak
+
+FLAGS = (
+  Flag("seq_lens", "Comma-separated sequence lengths.", "512,1024"),
+  Flag("batch", "Batch size.", 8, int),
+  Flag("heads", "Attention heads.", 4, int),
+  Flag("head_dim", "Features per head.", 64, int),
+  Flag("dtype", "Compute dtype.", "float32", choices=("float32", "bfloat16", "float16")),
+  Flag("repeats", "Timed rounds (every kernel once per round).", 7, int),
+  Flag("causal", "Causal attention.", False, bool),
+  Flag("dropout", "Attention-probability dropout rate.", 0.0, float),
+  Flag("blocks", "Comma-separated block_k values to sweep (default: BLOCK_K)."),
+  Flag("only", "Comma-separated kernel labels to run (default: all)."),
+  Flag("max_explicit_gb", "Skip explicit runs whose temporaries exceed this (GiB).", 6.0, float),
+)
 
 
 def kernels(args, dtype, head_dim, n):
@@ -31,7 +48,7 @@ def kernels(args, dtype, head_dim, n):
     out["explicit_threefry"] = dict(kernel="explicit", threefry=True)
   else:
     out["xla"] = dict(kernel="xla")
-  for blk in [int(b) for b in args.blocks.split(",")] if args.blocks else [ak.BLOCK_K]:
+  for blk in args.block_list:
     if blk < n or blk == ak.BLOCK_K:
       out[f"blocked{blk}"] = dict(kernel="blocked", block_k=blk)
   if jax.default_backend() == "gpu" and not args.dropout:
@@ -56,28 +73,23 @@ def step_fn(kernel, causal, rate, block_k=None, threefry=False):
   return jax.jit(jax.value_and_grad(loss, argnums=(0, 1, 2)))
 
 
-def main():
-  p = argparse.ArgumentParser()
-  p.add_argument("--seq_lens", default="512,1024")
-  p.add_argument("--batch", type=int, default=8)
-  p.add_argument("--heads", type=int, default=4)
-  p.add_argument("--head_dim", type=int, default=64)
-  p.add_argument("--dtype", default="float32")
-  p.add_argument("--repeats", type=int, default=7)
-  p.add_argument("--causal", action="store_true")
-  p.add_argument("--dropout", type=float, default=0.0)
-  p.add_argument("--blocks", default="", help="comma list of block_k values to sweep")
-  p.add_argument("--only", default="", help="comma list of kernel labels to run")
-  p.add_argument("--max_explicit_gb", type=float, default=6.0, help="skip bigger explicit runs")
-  args = p.parse_args()
+def main(argv) -> int:
+  args = flags.script_flags(__doc__, FLAGS, argv)
+  seq_lens = flags.int_list(args.seq_lens, "--seq_lens", minimum=1)
+  only = flags.name_list(args.only or "", "--only")
+  args.block_list = (
+    flags.int_list(args.blocks, "--blocks", minimum=1) if args.blocks else [ak.BLOCK_K]
+  )
   dtype = jnp.dtype(args.dtype)
+  for line in provenance.markdown(provenance.collect(argv)):
+    print("#", line[2:])
   print(f"# backend={jax.default_backend()} devices={jax.devices()} jax={jax.__version__}")
   print(
     f"# batch={args.batch} heads={args.heads} head_dim={args.head_dim} dtype={dtype.name} "
     f"causal={args.causal} dropout={args.dropout}"
   )
   print("N,kernel,chosen,median_ms,min_ms,ratio,cpu_ms,cpu_ratio,temp_MiB")
-  for n in [int(s) for s in args.seq_lens.split(",")]:
+  for n in seq_lens:
     rng = np.random.default_rng(0)
     shape = (args.batch, n, args.heads, args.head_dim)
     q, k, v = (jnp.asarray(rng.normal(size=shape), dtype) for _ in range(3))
@@ -86,7 +98,7 @@ def main():
     seed = jnp.asarray([1, 2], jnp.uint32)
     fns, mems, chosen = {}, {}, {}
     for label, spec in kernels(args, dtype, args.head_dim, n).items():
-      if args.only and label not in args.only.split(","):
+      if only and label not in only:
         continue
       f = step_fn(
         spec["kernel"], args.causal, args.dropout, spec.get("block_k"), spec.get("threefry", False)
@@ -121,7 +133,8 @@ def main():
         f"{mems[label] / 2**20:.0f}",
         flush=True,
       )
+  return 0
 
 
 if __name__ == "__main__":
-  main()
+  sys.exit(flags.run_script(main))

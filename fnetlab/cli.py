@@ -51,26 +51,15 @@ def main(argv: list[str] | None = None) -> int:
   if command not in COMMANDS:
     print(f"fnetlab: unknown command {command!r}\n{usage()}", file=sys.stderr)
     return 2
-  from fnetlab.common.errors import UserError
-  from fnetlab.common.flags import HelpShown
+  from fnetlab.common.flags import run_main
 
   if not verbose:
     _quiet_libraries()
-  try:
-    module = importlib.import_module(COMMANDS[command][0])
-    result = module.main([f"fnetlab {command}"] + argv[2:])
-  except HelpShown:
-    return 0
-  except (UserError, ValueError, FileNotFoundError, KeyError) as e:
-    if verbose:
-      raise
-    text = str(e.args[0] if isinstance(e, KeyError) and e.args else e).strip()
-    msg = text.splitlines()[0] if text else type(e).__name__
-    prefix = f"fnetlab {command}: "
-    msg = msg[len(prefix) :] if msg.startswith(prefix) else msg
-    print(f"{prefix}error: {msg}", file=sys.stderr)
-    return 2
-  return int(result or 0)
+
+  def call(args):
+    return importlib.import_module(COMMANDS[command][0]).main(args)
+
+  return run_main(f"fnetlab {command}", call, [f"fnetlab {command}"] + argv[2:], verbose)
 
 
 if __name__ == "__main__":

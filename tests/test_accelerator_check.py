@@ -56,9 +56,17 @@ def test_smoke_runs_every_stage(tmp_path):
   env_info = json.loads((out / "environment.json").read_text())
   assert env_info["backend"] == "cpu" and env_info["devices"]
 
+  assert "- command: `python experiments/accelerator_check.py --out=" in report
+  assert "- machine: " in report and "cpu" in report
+
   tests = read_csv(out / "tests.csv")
   groups = {row["group"] for row in tests}
-  assert {"mixer oracles", "bf16 train step", "HF PyTorch parity"} <= groups
+  assert groups == {
+    "mixer oracles",
+    "bf16 train step",
+    "HF PyTorch parity",
+    "attention kernel: fused vs explicit",
+  }
   assert all(row["outcome"] == "PASSED" for row in tests), tests
 
   for name in ("bench_lra_text.csv", "bench_fnet_base.csv"):
@@ -71,3 +79,4 @@ def test_smoke_runs_every_stage(tmp_path):
     assert not row["error"], row
     assert 0.0 <= float(row["test_accuracy"]) <= 1.0
     assert int(row["steps"]) >= 2
+    assert float(row["step_ms"]) > 0 and float(row["compile_s"]) > 0 and int(row["params"]) > 0

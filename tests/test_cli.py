@@ -220,6 +220,32 @@ def test_import_graph_has_one_direction_and_no_cycles():
       visit(m)
 
 
+def imported_names(path: pathlib.Path) -> set[str]:
+  """Every module and name `path` imports (dotted, `from a import b` as `a.b`), anywhere."""
+  out = set()
+  for node in ast.walk(ast.parse(path.read_text())):
+    if isinstance(node, ast.Import):
+      out |= {a.name for a in node.names}
+    elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+      out |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+  return out
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "experiments").glob("*.py")), ids=lambda p: p.name)
+def test_experiments_use_only_public_pieces_and_the_one_flag_layer(path):
+  names = imported_names(path)
+  private = sorted(n for n in names if n.startswith("fnetlab") and "._" in n)
+  assert not private, f"{path.name} imports private names: {private}"
+  assert "fnetlab.cli" not in names  # the dispatcher is for `fnetlab` alone
+  modules = all_modules()
+  for n in names:
+    if n.startswith("fnetlab."):
+      assert n in modules or n.rpartition(".")[0] in modules, f"{path.name}: {n} does not exist"
+  # One flag layer (fnetlab.common.flags) for every command and script.
+  if path.name != "quickstart.py":  # still on absl flags
+    assert not {n for n in names if n.split(".")[0] in ("absl", "argparse")}, path.name
+
+
 def test_no_reference_to_files_outside_the_repository():
   offenders = []
   for base in ("fnetlab", "configs", "experiments", "tests", "docs"):

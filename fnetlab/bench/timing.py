@@ -55,7 +55,7 @@ import numpy as np
 from fnetlab import mixers, tasks
 from fnetlab.bench import jobs
 from fnetlab.bench.jobs import Job
-from fnetlab.common import io
+from fnetlab.common import io, provenance
 from fnetlab.common.checkpoints import tree_size
 from fnetlab.common.errors import UserError
 from fnetlab.config import base
@@ -63,6 +63,7 @@ from fnetlab.models import ModelSpec
 from fnetlab.nn import attention_kernels
 from fnetlab.results.bench import empty_row
 from fnetlab.train.profile import trace_calls
+from fnetlab.train.timed import compile_step
 from fnetlab.train.trainer import Trainer
 
 TASKS = ("classify", "lm")
@@ -139,12 +140,6 @@ def train_config(
     {"dir": "", "kind": config.task, "num_examples": batch, "seq_len": seq_len}
   )
   return c
-
-
-def compile_step(trainer: Trainer, state, batch):
-  """`trainer.train_step` lowered and compiled for (state, batch): the training loop's step,
-  ahead of time, so that compilation is timed on its own and its memory and FLOPs read."""
-  return trainer.train_step.lower(state, batch).compile()
 
 
 def memory_bytes(compiled) -> int | None:
@@ -352,15 +347,7 @@ def environment() -> dict:
   dev = jax.devices()[0]
   device = f"{dev.platform}: {dev.device_kind}"
   if dev.platform == "cpu":
-    model = platform.processor() or ""
-    try:
-      with open("/proc/cpuinfo") as f:
-        model = next(
-          (ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), model
-        )
-    except OSError:
-      pass
-    device = f"cpu: {model} ({os.cpu_count()} cores)"
+    device = f"cpu: {provenance.cpu_model()} ({os.cpu_count()} cores)"
   dists = ("jax", "jaxlib", "flax", "optax", "numpy", "torch", "transformers")
   return {
     "device": device,
@@ -376,10 +363,7 @@ def environment() -> dict:
 def load_average() -> str:
   """The host's 1/5/15-minute load averages: on a shared machine they say how noisy the
   wall-clock times are (step times are interleaved across mixers to keep ratios fair)."""
-  try:
-    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
-  except OSError:
-    return "unknown"
+  return provenance.load_text(provenance.load_average())
 
 
 def default_max_bytes() -> int | None:

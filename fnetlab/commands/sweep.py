@@ -29,7 +29,7 @@ import traceback
 
 from fnetlab.common import config as config_lib
 from fnetlab.common.errors import UserError
-from fnetlab.common.flags import Flag, int_list, parse
+from fnetlab.common.flags import Flag, int_list, key_values, parse
 from fnetlab.common.io import read_json, write_json
 
 FLAGS = (
@@ -97,8 +97,12 @@ def run_point(config_arg: str, workdir: str, overrides: dict, use_subprocess: bo
 
 
 def runs(config_arg: str, sweep: str, root: str, only=None, extra=None, seeds=None):
-  """[(point index, name, seed or None, workdir, overrides)] of the selected points."""
-  grid = points(config_arg, sweep)
+  """(grid, [(point index, name, seed or None, workdir, overrides)] of the selected points)."""
+  return select(points(config_arg, sweep), root, only, extra, seeds)
+
+
+def select(grid: list[dict], root: str, only=None, extra=None, seeds=None):
+  """`runs` for a grid given as a list of override dicts."""
   bad = sorted(set(only or ()) - set(range(len(grid))))
   if bad:
     raise UserError(f"--only={','.join(map(str, bad))}: the sweep has points 0..{len(grid) - 1}")
@@ -117,7 +121,24 @@ def run_sweep(
   config_arg: str, sweep: str, root: str, only=None, extra=None, use_subprocess=False, seeds=None
 ):
   """Runs (or resumes) every selected point x seed; returns [(run name, status)]."""
-  grid, selected = runs(config_arg, sweep, root, only, extra, seeds)
+  grid = points(config_arg, sweep)
+  return run_grid(config_arg, grid, root, only, extra, use_subprocess, seeds, sweep=sweep)
+
+
+def run_grid(
+  config_arg: str,
+  grid: list[dict],
+  root: str,
+  only=None,
+  extra=None,
+  use_subprocess=False,
+  seeds=None,
+  sweep: str | None = None,
+):
+  """`run_sweep` for a grid given as a list of override dicts (a grid computed by a script,
+  e.g. a width chosen from measured FLOPs): the same workdirs, skipping, resuming and
+  failed.json; returns [(run name, status)]."""
+  grid, selected = select(grid, root, only, extra, seeds)
   configs = [config_lib.load(config_arg, o) for *_, o in selected]  # validate before anything runs
   os.makedirs(root, exist_ok=True)
   write_json(
@@ -165,12 +186,8 @@ def main(argv) -> int:
   args = parse("sweep", __doc__, FLAGS, argv, config="required")
   only = set(int_list(args.only or "", "--only")) or None
   seeds = int_list(args.seeds or "", "--seeds") or None
-  extra = dict(args.config_overrides)  # --config.KEY=VALUE applies to every point
-  for item in args.set:
-    key, eq, value = item.partition("=")
-    if not eq:
-      raise UserError(f"--set={item!r}: expected KEY=VALUE")
-    extra[key] = value  # typed by the config loader from the field's type
+  # --config.KEY=VALUE and --set=KEY=VALUE apply to every point, typed by the config loader.
+  extra = {**args.config_overrides, **key_values(args.set, "--set")}
   spec = args.config_spec
   if args.list:
     _, selected = runs(spec, args.sweep, args.workdir, only, extra, seeds)

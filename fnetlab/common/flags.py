@@ -12,14 +12,21 @@ A command declares its flags as a tuple of `Flag`s and calls `parse(...)`:
 - `--help` / `-h` prints the command's docstring and one line per flag, then raises `HelpShown`
   (the dispatcher exits 0).
 - Every mistake (unknown flag, bad value, missing required flag) is a one-line UserError.
+- `run_main(prog, main, argv)` calls a command's `main(argv)` the way the dispatcher does
+  (`--help` exits 0, a user mistake is one line and exit 2, Ctrl-C one line and exit 130);
+  `run_script(main)` does the same for a script under experiments/:
+
+    if __name__ == "__main__":
+      sys.exit(flags.run_script(main))
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fnetlab.common import config as config_lib
@@ -159,3 +166,65 @@ def int_list(text, flag: str, minimum: int | None = None) -> list[int]:
   if minimum is not None and (not values or min(values) < minimum):
     raise UserError(f"{flag}={text!r}: expected integers >= {minimum}")
   return values
+
+
+def name_list(text, flag: str, valid: Sequence[str] | None = None) -> list[str]:
+  """'a,b, c' -> ['a', 'b', 'c']; with `valid`, an unknown name is a one-line UserError."""
+  names = [t for t in str(text).replace(" ", "").split(",") if t]
+  bad = [n for n in names if valid is not None and n not in valid]
+  if bad:
+    raise UserError(f"{flag}: unknown {', '.join(bad)}; valid: {', '.join(valid)}")
+  return names
+
+
+def key_values(items: Sequence[str], flag: str) -> dict[str, str]:
+  """['a.b=1', 'c=x'] (a repeatable KEY=VALUE flag) -> {'a.b': '1', 'c': 'x'}; an item
+  without '=' is a one-line UserError. Values stay text: the config loader types them."""
+  out = {}
+  for item in items:
+    key, eq, value = item.partition("=")
+    if not eq or not key:
+      raise UserError(f"{flag}={item!r}: expected KEY=VALUE")
+    out[key] = value
+  return out
+
+
+def run_main(prog: str, main: Callable, argv: Sequence[str], verbose: bool = False) -> int:
+  """`main(argv)` as a command: its return value (None: 0) is the exit status; `--help`
+  (HelpShown) exits 0; a user mistake (UserError, and the file and value errors a mistake
+  produces) prints `PROG: error: <first line>` on stderr and exits 2; Ctrl-C prints one line
+  and exits 130. `verbose` re-raises instead, for the traceback."""
+  try:
+    return int(main(list(argv)) or 0)
+  except HelpShown:
+    return 0
+  except (UserError, ValueError, FileNotFoundError, KeyError) as e:
+    if verbose:
+      raise
+    text = str(e.args[0] if isinstance(e, KeyError) and e.args else e).strip()
+    msg = text.splitlines()[0] if text else type(e).__name__
+    prefix = f"{prog}: "
+    msg = msg[len(prefix) :] if msg.startswith(prefix) else msg
+    print(f"{prefix}error: {msg}", file=sys.stderr)
+    return 2
+  except KeyboardInterrupt:
+    if verbose:
+      raise
+    print(f"{prog}: interrupted", file=sys.stderr)
+    return 130
+
+
+def run_script(main: Callable, argv: Sequence[str] | None = None) -> int:
+  """`run_main` for a script: `main(argv)` with sys.argv, `--verbose` (or FNETLAB_DEBUG=1)
+  taken out of argv and turned into tracebacks; the program name is the script's file name."""
+  argv = list(sys.argv if argv is None else argv)
+  verbose = "--verbose" in argv or bool(os.environ.get("FNETLAB_DEBUG"))
+  argv = [a for a in argv if a != "--verbose"]
+  return run_main(os.path.basename(argv[0]), main, argv, verbose)
+
+
+def script_flags(doc: str, flags: Sequence[Flag], argv: Sequence[str]) -> argparse.Namespace:
+  """`parse` for a script under experiments/: its docstring is the help, its file name the
+  program name in messages."""
+  prog = os.path.basename(argv[0])
+  return parse(prog, doc, flags, argv, prog=prog)

@@ -84,7 +84,8 @@ def _formatted(rows: Iterable[dict], table) -> list[dict]:
   return out
 
 
-def _table(rows: Sequence[dict], table) -> str:
+def spec_table(rows: Sequence[dict], table) -> str:
+  """A markdown table of `rows` by a spec like `TABLE`: (column, header, format spec, scale)."""
   return markdown_table(
     _formatted(rows, table),
     [col for col, *_ in table],
@@ -108,7 +109,7 @@ def markdown(rows: list[dict], *, title: str, command: str, env: dict, notes: Se
     f"at end: {env['load']}",
   ]
   lines += [f"- {n}" for n in notes]
-  lines += ["", _table(rows, TABLE).rstrip("\n")]
+  lines += ["", spec_table(rows, TABLE).rstrip("\n")]
   mfu_rows = [r for r in rows if r.get("mfu")]
   if mfu_rows:
     mfu = (
@@ -117,6 +118,6 @@ def markdown(rows: list[dict], *, title: str, command: str, env: dict, notes: Se
       ("tflops_per_s", "TFLOP/s", ".2f", None),
       ("mfu", "MFU", ".1%", None),
     )
-    lines += ["", _table(mfu_rows, mfu).rstrip("\n")]
+    lines += ["", spec_table(mfu_rows, mfu).rstrip("\n")]
   lines += ["", " ".join(f"![{caption}]({path})" for path, caption in PLOTS.items()), ""]
   return "\n".join(lines)

@@ -71,6 +71,17 @@ class TrainingDiverged(UserError):  # reported by the CLI as one line, exit 2
   pass
 
 
+def check_finite(host: list[dict], last_step: int, note: str = "") -> None:
+  """Raises TrainingDiverged naming the first of the `len(host)` steps ending at `last_step`
+  whose training loss or gradient norm (host metrics) is not finite; `note` is appended."""
+  for i, m in enumerate(host):
+    if not (np.isfinite(m["train_loss"]) and np.isfinite(m["grad_norm"])):
+      raise TrainingDiverged(
+        f"non-finite loss or gradient at step {last_step - len(host) + i + 1}; stopped"
+        + (f". {note}" if note else "")
+      )
+
+
 def make_mesh(mesh_cfg) -> jax.sharding.Mesh:
   devices = jax.devices()
   n = len(devices)
@@ -390,17 +401,10 @@ class Trainer:
       if not pending:
         return
       host = jax.device_get(pending)
+      check_finite(
+        host, step, f"The last good checkpoint in {checkpoints.checkpoint_dir(workdir)} is intact"
+      )
       mean = {k: float(np.mean([m[k] for m in host])) for k in host[0]}
-      if not (math.isfinite(mean["train_loss"]) and math.isfinite(mean["grad_norm"])):
-        bad = next(
-          i
-          for i, m in enumerate(host)
-          if not (np.isfinite(m["train_loss"]) and np.isfinite(m["grad_norm"]))
-        )
-        raise TrainingDiverged(
-          f"non-finite loss or gradient at step {step - len(host) + bad + 1}; stopped. "
-          f"The last good checkpoint in {checkpoints.checkpoint_dir(workdir)} is intact"
-        )
       elapsed = time.perf_counter() - t_last
       train_time += elapsed
       mean["steps_per_sec"] = (step - s_last) / max(elapsed, 1e-9)

@@ -1,0 +1,236 @@
+"""The experiment scripts as a user runs them, at tiny budgets: each answers --help, reports a
+mistake as one line, and writes its report from real (tiny) runs; plus the pieces they share:
+the timed stepping (`fnetlab.train.timed`) and the provenance header."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+
+import jax
+import numpy as np
+import pytest
+
+from fnetlab.common import config as config_lib
+from fnetlab.common import provenance
+from fnetlab.train import compile_cache
+from fnetlab.train.timed import TimedRun
+from fnetlab.train.trainer import Trainer, TrainingDiverged
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPTS = (
+  "cpu_suite",
+  "seed_claims",
+  "shakespeare_budget",
+  "accelerator_check",
+  "attention_kernels_bench",
+)
+DIGITS = os.path.join(REPO, "configs/suite/digits.py")
+TINY = ["model.d_model=16", "model.d_ff=32", "model.num_layers=1", "model.num_heads=2"]
+
+
+def path_of(name):
+  return os.path.join(REPO, "experiments", f"{name}.py")
+
+
+def script(name):
+  """The script as a module (its main(argv) is what `python experiments/<name>.py` runs)."""
+  spec = importlib.util.spec_from_file_location(
+    f"exp_{name}", os.path.join(REPO, "experiments", f"{name}.py")
+  )
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module
+
+
+@pytest.fixture(autouse=True)
+def no_persistent_cache(monkeypatch):
+  # The scripts turn JAX's persistent compilation cache on; here it would outlive the test.
+  monkeypatch.setattr(compile_cache, "enable", lambda path=None: path)
+
+
+def run_script(*args):
+  return subprocess.run(
+    [sys.executable, *args], cwd=REPO, capture_output=True, text=True, timeout=120
+  )
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_every_script_answers_help(name):
+  r = run_script(f"experiments/{name}.py", "--help")
+  assert r.returncode == 0, r.stderr
+  assert r.stdout.startswith(f"usage: {name}.py")
+  for flag in script(name).FLAGS:
+    assert f"--{flag.name}" in r.stdout
+
+
+@pytest.mark.parametrize(
+  "args, needle",
+  [
+    (["experiments/cpu_suite.py", "--tasks=digits,nope"], "--tasks: unknown nope"),
+    (["experiments/seed_claims.py", "--seeds=a"], "--seeds"),
+    (["experiments/shakespeare_budget.py", "--bogus=1"], "--bogus"),
+    (["experiments/accelerator_check.py"], "--out=DIR is required"),
+  ],
+)
+def test_a_mistake_is_one_line_exit_2(args, needle):
+  r = run_script(*args)
+  lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+  assert r.returncode == 2 and len(lines) == 1, r.stderr
+  assert needle in lines[0] and "Traceback" not in r.stderr
+
+
+# ----------------------------------------------------------------------------- timed stepping
+
+
+def tiny_digits(**overrides):
+  return config_lib.load(
+    f"{DIGITS}:steps=6",
+    {"model.d_model": 16, "model.d_ff": 32, "model.num_layers": 1, "train.log_every": 2}
+    | overrides,
+  )
+
+
+def test_timed_run_takes_the_trainers_own_steps():
+  config = tiny_digits()
+  run = TimedRun(config)
+  times = run.run(5)
+  assert len(times) == 5 == run.step == len(run.history) and all(t > 0 for t in times)
+  assert run.train_s == pytest.approx(sum(times))
+  # The oracle: the same 5 steps taken by hand with Trainer.train_step, from the same init.
+  trainer = Trainer(config)
+  state = trainer.init_state()
+  losses = []
+  for step in range(5):
+    state, metrics = trainer.train_step(state, trainer.batch(step))
+    losses.append(float(metrics["train_loss"]))
+  np.testing.assert_allclose([m["train_loss"] for m in run.history], losses, rtol=1e-6)
+  for a, b in zip(
+    jax.tree.leaves(run.state["params"]), jax.tree.leaves(state["params"]), strict=True
+  ):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-6, atol=1e-7)
+  assert run.params == sum(x.size for x in jax.tree.leaves(state["params"]))
+  assert 0.0 <= run.evaluate("validation")["accuracy"] <= 1.0
+
+
+def test_timed_run_stops_before_a_deadline():
+  run = TimedRun(tiny_digits())
+  assert run.run(until=time.time() - 1.0) == []  # the deadline has passed: no step
+  run.run(2)
+  per_step = run.step_s()
+  took = run.run(1000, until=time.time() + 20 * per_step)
+  assert 0 < len(took) < 1000
+  with pytest.raises(ValueError, match="steps or until"):
+    run.run()
+
+
+def test_timed_run_stops_on_a_non_finite_loss_as_the_trainer_does():
+  run = TimedRun(tiny_digits(**{"optim.lr": 1e30, "optim.warmup_steps": 0}))
+  with pytest.raises(TrainingDiverged, match=r"non-finite loss or gradient at step \d+; stopped"):
+    run.run(6)
+  assert run.step <= 6
+
+
+def test_provenance_names_command_commit_date_machine_and_load():
+  p = provenance.collect([os.path.join(REPO, "experiments", "cpu_suite.py"), "--seeds=0"])
+  assert p["command"] == "python experiments/cpu_suite.py --seeds=0"
+  assert p["commit"] and f"{os.cpu_count()}-core" in p["machine"] and "jax" in p["machine"]
+  text = "\n".join(provenance.markdown(p))
+  for value in (p["command"], p["commit"], p["date"], p["machine"]):
+    assert value in text
+  assert provenance.command(["fnetlab bench", "--batch=2"]) == "fnetlab bench --batch=2"
+
+
+# ----------------------------------------------------------------------------- the scripts
+
+
+def sets(*items):
+  return [f"--set={x}" for x in items]
+
+
+def test_cpu_suite_runs_a_tasks_sweep_and_renders(tmp_path):
+  root, out = tmp_path / "root", tmp_path / "out"
+  argv = [path_of("cpu_suite"), f"--root={root}", f"--out={out}", "--tasks=digits", "--seeds=0,1"]
+  argv += ["--only=0,3"] + sets(*TINY, "train.steps=2", "train.eval_every=2")
+  argv += sets("train.checkpoint_every=2", "train.log_every=1", "train.max_eval_examples=64")
+  assert script("cpu_suite").main(argv) == 0
+  sweep = json.loads((root / "digits" / "sweep.json").read_text())
+  assert sweep["sweep"] == "mixers" and sweep["seeds"] == [0, 1]  # the config's own grid
+  done = sorted(p.name for p in (root / "digits").iterdir() if p.is_dir())
+  assert done == ["model.mixer-ff_only", "model.mixer-fourier"]
+  for d in done:
+    for seed in (0, 1):
+      assert (
+        json.loads((root / "digits" / d / f"seed-{seed}" / "results.json").read_text())["step"] == 2
+      )
+  report = (out / "cpu_suite.md").read_text()
+  assert (
+    "| fourier |" in report
+    and "| ff_only |" in report
+    and "python experiments/cpu_suite.py" in report
+  )
+  assert (out / "cpu_suite.png").exists() and (root / "digits" / "summary.md").exists()
+  # Finished runs are skipped: a second call trains nothing and renders the same tables.
+  mtime = (root / "digits" / done[0] / "seed-0" / "results.json").stat().st_mtime
+  assert script("cpu_suite").main([*argv[:5], "--render_only"]) == 0
+  assert (root / "digits" / done[0] / "seed-0" / "results.json").stat().st_mtime == mtime
+
+
+def test_seed_claims_each_claim_at_tiny_size(tmp_path):
+  out = tmp_path / "out"
+  module = script("seed_claims")
+  lm = sets(*TINY, "data.max_chars=20000", "data.block_size=32")
+  base = [path_of("seed_claims"), f"--out={out}", "--seeds=0", f"--runs={tmp_path / 'runs'}"]
+  argv = [*base, "--claims=worker", "--worker_steps=2", "--worker_chunk=1", "--worker_seeds=0"]
+  assert module.main(argv + lm) == 0
+  w = json.loads((out / "seed_claims" / "worker.json").read_text())
+  runs = w["runs"]["0"]
+  assert [p["step"] for p in runs["attention"]["curve"]][:2] == [1, 2]
+  assert runs["equal_time"]["slow"] in ("attention", "worker") and w["commit"] and w["machine"]
+  argv = [*base, "--claims=first_epoch"]
+  assert module.main(argv + sets(*TINY, "train.max_eval_examples=64")) == 0
+  rows = json.loads((out / "seed_claims" / "first_epoch.json").read_text())["rows"]
+  assert [(r["mixer"], r["seed"]) for r in rows] == [("spectral (mode=fixed)", 0), ("attention", 0)]
+  assert all(r["steps"] == -(-r["train_examples"] // 8) for r in rows)  # one epoch at batch 8
+  steps = ["train.steps=2", "train.eval_every=2", "train.checkpoint_every=2"]
+  argv = [*base, "--claims=lsra", "--lsra_widths=16,32"]
+  lm = sets("data.max_chars=20000", "data.block_size=32", "train.log_every=1", *steps)
+  assert module.main(argv + lm) == 0
+  s = json.loads((out / "seed_claims" / "lsra.json").read_text())
+  assert set(s["flops"]["lsra"]) == {"16", "32"} and s["d_lsra"] in (16, 32)
+  assert len(s["rows"]) == 2 and all(np.isfinite(r["val_bpc"]) for r in s["rows"])
+  report = (out / "seed_claims.md").read_text()
+  assert "Not run" not in report and report.count("python experiments/seed_claims.py") == 3
+
+
+def test_shakespeare_budget_at_tiny_scale(tmp_path):
+  module = script("shakespeare_budget")
+  argv = [path_of("shakespeare_budget"), f"--out={tmp_path}", "--scale=tiny", "--budget_s=1"]
+  assert module.main(argv + ["--rounds=2", "--mixers=attention,worker"]) == 0
+  result = json.loads((tmp_path / "shakespeare_budget.json").read_text())
+  for r in result["rows"].values():
+    assert len(r["curve"]) == 2 and r["steps"] == r["curve"][-1]["step"] > 0
+    assert r["train_s"] <= 1.0 + 0.5  # at most one step past each round's share
+  assert result["floor"]["nonworker_tokens"] < result["floor"]["tokens"]
+  report = (tmp_path / "shakespeare_budget.md").read_text()
+  assert "## Verdict" in report and result["meta"]["command"] in report
+  assert (tmp_path / "shakespeare_budget_time.png").exists()
+  # --render_only rewrites the report from the JSON alone.
+  (tmp_path / "shakespeare_budget.md").unlink()
+  assert module.main([path_of("shakespeare_budget"), f"--out={tmp_path}", "--render_only"]) == 0
+  assert (tmp_path / "shakespeare_budget.md").read_text() == report
+
+
+def test_attention_kernels_bench_prints_every_kernel(capsys):
+  module = script("attention_kernels_bench")
+  argv = [path_of("attention_kernels_bench"), "--seq_lens=16", "--batch=1", "--heads=1"]
+  assert module.main(argv + ["--head_dim=8", "--repeats=1"]) == 0
+  out = capsys.readouterr().out.splitlines()
+  assert out[0].startswith("# command: `python experiments/attention_kernels_bench.py")
+  rows = [ln.split(",") for ln in out if ln.startswith("16,")]
+  assert {r[1] for r in rows} >= {"explicit", "xla", "auto"}
+  assert all(float(r[3]) > 0 for r in rows)
