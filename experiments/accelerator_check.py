@@ -231,6 +231,7 @@ class Stage:
 
 
 def read_json(path: str):
+  """A stage's JSON, or None while it is missing or half written (a stage may be stopped)."""
   try:
     with open(path) as f:
       return json.load(f)
