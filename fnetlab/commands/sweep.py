@@ -15,6 +15,12 @@ workdir; a short hash is appended when a value has characters unsafe in a file n
 Finished runs (results.json at the final step) are skipped, an interrupted one resumes from its
 checkpoint, and a run that fails is recorded in its `failed.json` while the sweep goes on.
 `fnetlab report` runs at the end and aggregates over seeds.
+
+With `--tune=KEY=V1,V2,...` the sweep runs the tuning protocol instead: every point gets the
+same grid on the tuning seeds `--seeds`, the best validation setting is re-run on
+`--final_seeds` and tested at its best checkpoint, optionally at several `--budgets` and with
+self-pretraining (`--spt`) side by side; tuning.csv, summary.csv and protocol.md at the root
+(fnetlab/commands/protocol.py).
 """
 
 from __future__ import annotations
@@ -40,6 +46,25 @@ FLAGS = (
   Flag("list", "Print the runs and their train commands; run nothing.", False, bool),
   Flag("subprocess", "Run each point in its own process.", False, bool),
   Flag("set", "Extra override for every point, KEY=VALUE (repeatable).", multi=True),
+  # The tuning protocol (fnetlab/commands/protocol.py); --seeds are then the tuning seeds.
+  Flag(
+    "tune", "Tune KEY=V1,V2,... for every point (repeatable; the grid is the product).", multi=True
+  ),
+  Flag("final_seeds", "With --tune: fresh seeds the selected setting re-runs on, e.g. 1,2,3."),
+  Flag(
+    "budgets",
+    "With --tune: budgets to tune at, in steps (200,2000), seconds (60s) or FLOPs (1e12flops).",
+  ),
+  Flag("spt", "With --tune: also self-pretrain then fine-tune, side by side.", False, bool),
+  Flag("spt_share", "With --spt: the pretraining's share of each budget's steps.", 0.5, float),
+  Flag(
+    "spt_mask_rate",
+    "With --spt: masking rate (default: the task's, docs/comparisons.md).",
+    type=float,
+  ),
+  Flag(
+    "baselines", "With --tune: comma-separated mixers for the paired verdicts.", "fourier,ff_only"
+  ),
 )
 
 
@@ -139,7 +164,11 @@ def run_grid(
   e.g. a width chosen from measured FLOPs): the same workdirs, skipping, resuming and
   failed.json; returns [(run name, status)]."""
   grid, selected = select(grid, root, only, extra, seeds)
-  configs = [config_lib.load(config_arg, o) for *_, o in selected]  # validate before anything runs
+  items = [
+    (name if seed is None else f"{name}/seed-{seed}", workdir, config_arg, overrides, i)
+    for i, name, seed, workdir, overrides in selected
+  ]
+  configs = [config_lib.load(config_arg, o) for *_, o, _ in items]  # validate before anything runs
   os.makedirs(root, exist_ok=True)
   write_json(
     os.path.join(root, "sweep.json"),
@@ -151,12 +180,20 @@ def run_grid(
       "points": [dict(name=point_name(p), overrides=p) for p in grid],
     },
   )
+  return run_all(items, use_subprocess, configs)
+
+
+def run_all(items, use_subprocess=False, configs=None):
+  """Runs (or resumes) `items`, each (label, workdir, config_arg, overrides, point index);
+  finished runs are skipped and a failed one is recorded in its failed.json while the rest go
+  on. Returns [(label, status)]. `configs` are the items' loaded configs, if already loaded."""
+  if configs is None:
+    configs = [config_lib.load(c, o) for _, _, c, o, _ in items]  # validate before anything runs
   statuses = []
-  for n, ((i, name, seed, workdir, overrides), config) in enumerate(
-    zip(selected, configs, strict=True)
+  for n, ((label, workdir, config_arg, overrides, i), config) in enumerate(
+    zip(items, configs, strict=True)
   ):
-    label = name if seed is None else f"{name}/seed-{seed}"
-    print(f"[sweep {n + 1}/{len(selected)}] point {i}: {label}", flush=True)
+    print(f"[sweep {n + 1}/{len(items)}] point {i}: {label}", flush=True)
     if is_done(workdir, config.train.steps):
       print("  done already; skipped", flush=True)
       statuses.append((label, "done"))
@@ -189,6 +226,13 @@ def main(argv) -> int:
   # --config.KEY=VALUE and --set=KEY=VALUE apply to every point, typed by the config loader.
   extra = {**args.config_overrides, **key_values(args.set, "--set")}
   spec = args.config_spec
+  if args.tune:
+    return tune_main(args, spec, only, extra, seeds, argv)
+  for name in ("final_seeds", "budgets", "spt_mask_rate"):
+    if getattr(args, name) is not None:
+      raise UserError(f"--{name} is a flag of the tuning protocol: give --tune too")
+  if args.spt:
+    raise UserError("--spt is a flag of the tuning protocol: give --tune too")
   if args.list:
     _, selected = runs(spec, args.sweep, args.workdir, only, extra, seeds)
     for i, name, seed, workdir, overrides in selected:
@@ -199,4 +243,41 @@ def main(argv) -> int:
   from fnetlab.results.report import write_report
 
   print(write_report(args.workdir))
+  return 1 if any(s == "failed" for _, s in statuses) else 0
+
+
+def tune_main(args, spec, only, extra, seeds, argv) -> int:
+  """`--tune`: the tuning protocol (fnetlab/commands/protocol.py)."""
+  from fnetlab.commands import protocol
+  from fnetlab.train import protocol as proto
+
+  p = protocol.Protocol(
+    config=spec,
+    sweep=args.sweep,
+    root=args.workdir,
+    tune=proto.parse_tune(args.tune),
+    seeds=seeds or [],
+    final_seeds=int_list(args.final_seeds or "", "--final_seeds"),
+    budgets=proto.parse_budgets(args.budgets) if args.budgets else None,
+    spt=args.spt,
+    spt_share=args.spt_share,
+    spt_mask_rate=args.spt_mask_rate,
+    only=only,
+    extra=extra,
+    use_subprocess=args.subprocess,
+    baselines=tuple(b for b in args.baselines.split(",") if b),
+    command=shlex.join(["fnetlab", "sweep", *argv[1:]]),
+    points_of=points,
+    name_of=point_name,
+    execute=run_all,
+  )
+  proto.check_seeds(p.seeds, p.final_seeds)
+  if args.spt:
+    proto.spt_split(2, p.spt_share)  # checks the share before anything runs
+  if args.list:
+    for label, workdir, config_arg, overrides, i in protocol.list_runs(p):
+      print(f"{i}\t{label}\t{train_command(config_arg, workdir, overrides)}")
+    return 0
+  statuses, text = protocol.run(p)
+  print(text)
   return 1 if any(s == "failed" for _, s in statuses) else 0

@@ -68,6 +68,7 @@ class WorkerBlock(nn.Module):
 
   supports_causal: ClassVar[bool] = True
   is_block: ClassVar[bool] = True
+  always_causal: ClassVar[bool] = True  # no option makes it bidirectional
   final_norm: ClassVar[str] = "rms"  # the reference model's last norm
 
   @staticmethod

@@ -4,6 +4,7 @@ from fnetlab.models.config import LRA_ENCODER, SIZES, ModelSpec, layer_mixers, s
 from fnetlab.models.decoder import Decoder, supports_decode
 from fnetlab.models.encoder import (
   Classifier,
+  Denoiser,
   DualClassifier,
   Encoder,
   EncoderModel,
@@ -15,6 +16,7 @@ __all__ = [
   "SIZES",
   "Classifier",
   "Decoder",
+  "Denoiser",
   "DualClassifier",
   "Encoder",
   "EncoderModel",

@@ -16,10 +16,14 @@ so ours has none):
   concat[e1, e2] (`interaction='concat'`, what the released trainer runs) or
   [e1, e2, e1*e2, e1-e2] (`interaction='nli'`) -> Dense -> ReLU -> Dense -> ReLU -> logits.
 - `Pretrainer`: MLM (dense -> gelu -> LN -> decoder tied to the word embedding, own bias) + NSP.
+- `Denoiser`: self-pretraining on a task's own inputs (fnetlab/tasks/spt.py): the same
+  `backbone` as `Classifier`, so its parameters carry over to a fine-tune, and a per-position
+  head over the vocabulary; masked prediction, or next-token prediction for a causal model.
 """
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
@@ -233,3 +237,40 @@ class Pretrainer(nn.Module):
     nsp = dense(2, "nsp", ("embed", None), scheme=spec.init_scheme, site="logits")
     nsp = nsp(out["pooled_output"].astype(jnp.float32))
     return mlm, nsp
+
+
+class Denoiser(nn.Module):
+  """Self-pretraining on a task's inputs. `spec.vocab_size` includes the [MASK] id `mask_id`.
+
+  Bidirectional (`causal=False`): every real position is replaced by [MASK] with probability
+  `mask_rate`, drawn from the step's dropout rng in training (a fresh mask every step) and
+  from a fixed key in evaluation (the same mask at every evaluation); the loss is on the
+  masked positions. Causal: next-token prediction at every real position that has a real
+  successor. Returns logits [b, n, vocab], targets [b, n] and weights [b, n].
+  """
+
+  spec: ModelSpec
+  mask_rate: float
+  mask_id: int
+  causal: bool = False
+
+  @nn.compact
+  def __call__(self, batch, deterministic=True):
+    ids = batch["inputs"]
+    real = jnp.ones(ids.shape, bool) if batch.get("mask") is None else batch["mask"].astype(bool)
+    if self.causal:
+      inputs = ids
+      targets = jnp.concatenate([ids[:, 1:], jnp.zeros_like(ids[:, :1])], axis=1)
+      weights = jnp.concatenate([real[:, 1:] & real[:, :-1], jnp.zeros_like(real[:, :1])], 1)
+    else:
+      key = jax.random.PRNGKey(0) if deterministic else self.make_rng("dropout")
+      masked = jax.random.bernoulli(key, self.mask_rate, ids.shape) & real
+      inputs = jnp.where(masked, self.mask_id, ids)
+      targets, weights = ids, masked
+    out = EncoderModel(self.spec, name="backbone")(
+      inputs, batch.get("type_ids"), batch.get("mask"), deterministic
+    )
+    h = out["sequence_output"].astype(jnp.float32)
+    spec = self.spec
+    head = dense(spec.vocab_size, "denoise", ("embed", "vocab"), scheme=spec.init_scheme)
+    return {"logits": head(h), "targets": targets, "weights": weights.astype(jnp.float32)}

@@ -15,6 +15,7 @@ TASKS = {
   "pathx": "fnetlab.tasks.lra",
   "glue": "fnetlab.tasks.glue",
   "pretrain": "fnetlab.tasks.pretrain",
+  "spt": "fnetlab.tasks.spt",  # self-pretraining on another task's inputs (configs/spt.py)
   "lm": "fnetlab.tasks.lm",
   "synthetic": "fnetlab.tasks.synthetic",  # random ids; what `fnetlab bench` trains on
   # The offline CPU suite's real-data tasks (configs/suite/)

@@ -257,20 +257,30 @@ class Trainer:
     return state
 
   def _load_init_from(self, state):
-    """Copies matching params (by tree path and shape) from another workdir; the head stays fresh."""
-    src, step = checkpoints.load_params(self.config.init_from)
+    """Copies matching params (by tree path and shape) from another workdir; the head stays fresh.
+
+    `init_from` is `WORKDIR` (its latest checkpoint) or `WORKDIR@best` / `WORKDIR@<step>`.
+    An embedding table with more rows than the model's (a self-pretraining vocabulary's
+    [MASK] id, fnetlab/tasks/spt.py) gives the model its first rows."""
+    where, at, step_arg = self.config.init_from.rpartition("@")
+    if not at or os.sep in step_arg:
+      where, step_arg = self.config.init_from, None
+    src, step = checkpoints.load_params(where, step_arg)
     flat_src = {jax.tree_util.keystr(k): v for k, v in jax.tree_util.tree_flatten_with_path(src)[0]}
     copied, new_params = [], []
 
     def pick(path, x):
       key = jax.tree_util.keystr(path)
       if key in flat_src:
-        if tuple(flat_src[key].shape) != tuple(x.shape):
+        value = np.asarray(flat_src[key])
+        if key.endswith("['embedding']") and value.shape[1:] == x.shape[1:]:
+          value = value[: x.shape[0]] if value.shape[0] >= x.shape[0] else value
+        if tuple(value.shape) != tuple(x.shape):
           raise UserError(
             f"init_from {self.config.init_from}: param {key} has shape {flat_src[key].shape}, model needs {x.shape}"
           )
         copied.append(key)
-        return jax.device_put(np.asarray(flat_src[key], x.dtype), x.sharding)
+        return jax.device_put(value.astype(x.dtype), x.sharding)
       new_params.append(key)
       return x
 
