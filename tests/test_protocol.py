@@ -14,6 +14,7 @@ import pytest
 from fnetlab import cli
 from fnetlab.commands import protocol, sweep
 from fnetlab.common import checkpoints
+from fnetlab.common import config as config_lib
 from fnetlab.common.errors import UserError
 from fnetlab.results import tables, tuning
 from fnetlab.train import protocol as proto
@@ -76,7 +77,7 @@ def test_overlapping_final_seeds_exit_2_with_one_line(tmp_path, capsys):
 
 
 def test_step_overrides_scale_the_schedule_and_keep_every_evaluation():
-  config = sweep.load_config(f"{DIGITS}:steps=200")
+  config = config_lib.load(f"{DIGITS}:steps=200")
   assert (config.train.eval_every, config.optim.warmup_steps, config.train.log_every) == (
     50,
     20,
@@ -242,8 +243,8 @@ def test_spt_pretraining_reads_only_training_inputs_and_seeds_the_fine_tune(tmp_
   from fnetlab.tasks import spt
   from fnetlab.train.trainer import Trainer, train_and_evaluate
 
-  overrides = {**TINY_KEYS, **proto.step_overrides(sweep.load_config(f"{DIGITS}:steps=4"), 4)}
-  pre_cfg = sweep.load_config(f"{SPT}:{DIGITS}:steps=4", overrides)
+  overrides = {**TINY_KEYS, **proto.step_overrides(config_lib.load(f"{DIGITS}:steps=4"), 4)}
+  pre_cfg = config_lib.load(f"{SPT}:{DIGITS}:steps=4", overrides)
   assert pre_cfg.task == "spt" and pre_cfg.spt.mask_rate == 0.5  # images: 50%
   assert pre_cfg.train.best_metric == "loss" and pre_cfg.train.best_mode == "min"
 
@@ -279,7 +280,7 @@ def test_spt_pretraining_reads_only_training_inputs_and_seeds_the_fine_tune(tmp_
     np.testing.assert_array_equal(rows["inputs"], ids[split["validation"][idx]])
 
   # the fine-tune's initial backbone is the pretraining's best checkpoint
-  ft_cfg = sweep.load_config(f"{DIGITS}:steps=4", {**overrides, "init_from": f"{pre_wd}@best"})
+  ft_cfg = config_lib.load(f"{DIGITS}:steps=4", {**overrides, "init_from": f"{pre_wd}@best"})
   best_params, best_step = checkpoints.load_params(pre_wd, "best")
   assert best_step == json.loads(open(os.path.join(pre_wd, "best.json")).read())["step"]
   state = Trainer(ft_cfg).init_state()
@@ -296,7 +297,7 @@ def test_spt_pretraining_reads_only_training_inputs_and_seeds_the_fine_tune(tmp_
       assert src.shape[0] == flat_ft[k].shape[0] + 1  # [MASK] is the pretraining's extra id
       src = src[: flat_ft[k].shape[0]]
     np.testing.assert_array_equal(np.asarray(flat_ft[k]), src)
-  scratch = Trainer(sweep.load_config(f"{DIGITS}:steps=4", overrides)).init_state()
+  scratch = Trainer(config_lib.load(f"{DIGITS}:steps=4", overrides)).init_state()
   flat_scratch = dict(jax.tree_util.tree_flatten_with_path(scratch["params"])[0])
   word = next(k for k in backbone if "word" in jax.tree_util.keystr(k))
   assert not np.allclose(np.asarray(flat_ft[word]), np.asarray(flat_scratch[word]))

@@ -152,6 +152,5 @@ def build(config) -> Task:
     loss_fn=denoise_loss,
     predict_fn=denoise_predict,
     metrics_fn=denoise_metrics,
-    best_metric="loss",
     info=info,
   )
