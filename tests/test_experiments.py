@@ -233,3 +233,26 @@ def test_attention_kernels_bench_prints_every_kernel(capsys):
   rows = [ln.split(",") for ln in out if ln.startswith("16,")]
   assert {r[1] for r in rows} >= {"explicit", "xla", "auto"}
   assert all(float(r[3]) > 0 for r in rows)
+
+
+def test_run_main_exit_statuses(capsys):
+  from fnetlab.common import flags
+  from fnetlab.common.errors import UserError
+
+  def interrupted(argv):
+    raise KeyboardInterrupt
+
+  def mistake(argv):
+    raise UserError("x.py: --set='a': expected KEY=VALUE\nsecond line")
+
+  assert flags.run_main("x.py", lambda argv: None, ["x.py"]) == 0
+  assert flags.run_main("x.py", lambda argv: 3, ["x.py"]) == 3
+  assert flags.run_main("x.py", interrupted, ["x.py"]) == 130
+  assert flags.run_main("x.py", mistake, ["x.py"]) == 2
+  err = capsys.readouterr().err.splitlines()
+  assert err == ["x.py: interrupted", "x.py: error: --set='a': expected KEY=VALUE"]
+  with pytest.raises(KeyboardInterrupt):
+    flags.run_main("x.py", interrupted, ["x.py"], verbose=True)
+  assert flags.key_values(["a.b=1", "c=x=y"], "--set") == {"a.b": "1", "c": "x=y"}
+  with pytest.raises(UserError, match="--set='a': expected KEY=VALUE"):
+    flags.key_values(["a"], "--set")
