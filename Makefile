@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: install data run test format lint clean wheelhouse
 
 # Idempotent: re-installs only when setup.cfg / pyproject.toml change.
-install: $(STAMP)
+install: $(STAMP) $(VENV)/.libtpu
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,6 +22,12 @@ $(STAMP): setup.cfg pyproject.toml
 # A complete copy is kept, so this is cheap to repeat (fnetlab/data/packages.py, README "Data").
 data: install
 	$(BIN)/python -m fnetlab data all
+
+# libtpu for `fnetlab compile` (TPU programs compiled on this host, no TPU needed): the pin of
+# the installed jax's [tpu] extra. CPU commands stay quiet (fnetlab/common/platforms.py).
+$(VENV)/.libtpu: $(STAMP)
+	$(BIN)/python -m pip install -q "jax[tpu]==$$($(BIN)/python -c 'import jax; print(jax.__version__)')"
+	touch $(VENV)/.libtpu
 
 run: install
 	$(BIN)/python experiments/quickstart.py --workdir=runs/quickstart

@@ -25,7 +25,7 @@ import numpy as np
 
 from fnetlab.common import flags, provenance
 from fnetlab.common.flags import Flag
-from fnetlab.nn import attention_kernels as ak
+from fnetlab.nn import attention as ak
 
 FLAGS = (
   Flag("seq_lens", "Comma-separated sequence lengths.", "512,1024"),

@@ -23,6 +23,10 @@ COMMANDS = {
   "bench": ("fnetlab.commands.bench", "Benchmark mixers: speed, memory, FLOPs against length."),
   "sweep": ("fnetlab.commands.sweep", "Run a sweep defined in a config file, per seed."),
   "report": ("fnetlab.commands.report", "Aggregate the workdirs under a root: tables and plots."),
+  "compile": (
+    "fnetlab.commands.compile",
+    "Compile a config's steps for a TPU slice: memory, FLOPs.",
+  ),
   "import-hf": ("fnetlab.commands.import_hf", "Convert a Hugging Face FNet/BERT checkpoint."),
 }
 
@@ -52,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"fnetlab: unknown command {command!r}\n{usage()}", file=sys.stderr)
     return 2
   from fnetlab.common.flags import run_main
+  from fnetlab.common.platforms import default_platforms
+
+  default_platforms()  # no TPU start-up attempt on a host without one (libtpu installed)
 
   if not verbose:
     _quiet_libraries()

@@ -26,6 +26,9 @@ import numpy as np
 import pytest
 from flax import linen as nn
 
+from fnetlab.common.platforms import default_platforms  # noqa: E402
+
+default_platforms()  # with libtpu installed: no TPU start-up attempt on a host without one
 jax.config.update("jax_disable_most_optimizations", True)
 jax.config.update("jax_default_matmul_precision", "highest")
 

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from fnetlab.mixers.attention import Attention
-from fnetlab.nn import attention_kernels as ak
+from fnetlab.nn import attention as ak
+from fnetlab.nn.attention import fused as fused_kernels
 
 B, N, H, D = 2, 40, 3, 8
 BLOCK = 16  # 40 keys = 2 full blocks + 8 padded keys: the padding path runs too
@@ -168,7 +169,12 @@ def test_blocked_memory_is_linear_in_length():
     (dict(mask_kind="keys", head_dim=192, compute_capability=(8, 0)), "xla"),  # A100: 128
     (dict(mask_kind="keys", has_dropout=True), "explicit"),  # dropout: not through the op
     (dict(mask_kind="keys", backend="rocm"), "xla"),
-    (dict(mask_kind="keys", backend="tpu"), "xla"),
+    (dict(mask_kind="keys", backend="tpu"), "splash"),  # Pallas: padding as segment ids
+    (dict(mask_kind="none", backend="tpu", dtype=jnp.float32, causal=True), "splash"),
+    (dict(mask_kind="keys", backend="tpu", head_dim=512), "flash"),  # over splash's 256
+    (dict(mask_kind="full", backend="tpu"), "xla"),  # no Pallas kernel takes a general mask
+    (dict(mask_kind="keys", backend="tpu", q_len=1), "xla"),  # decoding: under one tile
+    (dict(mask_kind="keys", backend="tpu", k_len=64, q_len=64), "xla"),
     (dict(mask_kind="keys", backend="tpu", has_dropout=True), "explicit"),
     (dict(mask_kind="keys", backend="cpu", dtype=jnp.float32), "blocked"),
     (dict(mask_kind="keys", backend="cpu", has_dropout=True), "blocked"),
@@ -193,18 +199,22 @@ def _bf16_model_call(dropout):
   x = jnp.ones((2, 256, 64), jnp.float32)
   mask = jnp.arange(256)[None] < jnp.array([[256], [200]])
   params = jax.eval_shape(model.init, jax.random.key(0), x, mask)
-  rngs = {"dropout": jax.random.key(1)}
-  fn = lambda p, x: model.apply(p, x, mask, deterministic=not dropout, rngs=rngs)
-  return fn, params, x
+  return model, params, x, mask
 
 
 def test_model_kernel_choice_per_backend():
-  fn, params, x = _bf16_model_call(dropout=False)
-  assert ak.kernels_used(fn, params, x, backend="gpu") == "cudnn"
-  assert ak.kernels_used(fn, params, x, backend="tpu") == "xla"
-  assert ak.kernels_used(fn, params, x, backend="cpu") == "blocked"
-  fn, params, x = _bf16_model_call(dropout=True)
-  assert ak.kernels_used(fn, params, x, backend="gpu") == "explicit"
+  """The mixer's own record of its kernel, read back as a value for each target platform."""
+  model, params, x, mask = _bf16_model_call(dropout=False)
+  used = lambda platform, train=False: ak.kernels_used(
+    model, params, x, mask, train=train, platform=platform
+  )
+  assert used("gpu") == "cudnn"
+  assert used("tpu") == "splash"
+  assert used("cpu") == "blocked"
+  assert used(None) == "blocked"  # this CPU process, no mesh
+  assert used("gpu", train=True) == "explicit"  # probability dropout: no fused kernel
+  assert used("tpu", train=True) == "explicit"
+  assert "kernels" not in params  # init records nothing
 
 
 def test_lengths_path_only_for_prefix_masks():
@@ -222,15 +232,15 @@ def test_lengths_path_only_for_prefix_masks():
   empty = key_mask.copy()
   empty[1] = False  # a row with no real key
   for mask, fused in ((key_mask, True), (holes, False), (empty, False)):
-    out = ak._prefix_or_fallback(jnp.asarray(mask), by_lengths, general(mask))
+    out = fused_kernels._prefix_or_fallback(jnp.asarray(mask), by_lengths, general(mask))
     want = ak.explicit_attention(q, k, v, key_mask=mask) + (100.0 if fused else 0.0)
     np.testing.assert_allclose(out, want, atol=1e-5)
 
 
 @pytest.mark.skipif(ON_GPU, reason="checks the CPU lowering")
 def test_cpu_program_has_no_cudnn_call():
-  fn, params, x = _bf16_model_call(dropout=False)
-  text = jax.jit(fn).lower(params, x).as_text()
+  model, params, x, mask = _bf16_model_call(dropout=False)
+  text = jax.jit(lambda p, x: model.apply(p, x, mask)).lower(params, x).as_text()
   assert "cudnn" not in text.lower()
   assert "custom_call" not in text or "cudnn" not in text
 
@@ -252,7 +262,7 @@ def test_attention_module_kernels_agree():
   np.testing.assert_allclose(outs["blocked_drop"], outs["explicit_drop"], atol=1e-5)
   assert not np.allclose(outs["explicit_drop"], outs["explicit"], atol=1e-3)
   with pytest.raises(ValueError, match="kernel must be one of"):
-    Attention(num_heads=3, kernel="flash").apply(params, x, mask)
+    Attention(num_heads=3, kernel="pallas").apply(params, x, mask)
 
 
 def test_choice_logged_once_per_distinct_choice(caplog):

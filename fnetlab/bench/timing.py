@@ -28,8 +28,8 @@ learning-rate schedule, gradient clipping, accumulation and mesh. What "fair" me
   time over the mixer's (a throughput ratio), `memory_vs_attention` the peak-bytes ratio, and
   `speedup_vs_peer` the Hugging Face PyTorch peer's step time over ours (fnetlab/bench/peers.py).
 - `kernel` names the attention kernel(s) the step uses ('explicit', 'blocked', 'xla',
-  'cudnn'; '+'-joined if layers differ, empty without attention), recorded from the choices
-  `fnetlab.nn.attention_kernels.attend` makes while the step is traced (docs/attention.md).
+  'cudnn'; '+'-joined if layers differ, empty without attention), as the mixers record them
+  (`Trainer.kernels`, fnetlab/nn/attention/, docs/attention.md).
 - An out-of-memory error (RESOURCE_EXHAUSTED) becomes `status=OOM`; any other failure
   `status=error:<short message>`. Neither stops the run.
 
@@ -60,7 +60,6 @@ from fnetlab.common.checkpoints import tree_size
 from fnetlab.common.errors import UserError
 from fnetlab.config import base
 from fnetlab.models import ModelSpec
-from fnetlab.nn import attention_kernels
 from fnetlab.results.bench import empty_row
 from fnetlab.train.profile import trace_calls
 from fnetlab.train.timed import compile_step
@@ -206,10 +205,9 @@ def prepare(
     state = trainer.init_state()
     data = trainer.batch(0)
     t0 = time.perf_counter()
-    with attention_kernels.recording() as used:
-      compiled = compile_step(trainer, state, data)
+    compiled = compile_step(trainer, state, data)
     row["compile_s"] = time.perf_counter() - t0
-    row["kernel"] = "+".join(sorted(used)) or None
+    row["kernel"] = trainer.kernels() or None
     row["peak_bytes"] = memory_bytes(compiled)
     row["flops"] = cost_flops(compiled)
     if max_bytes and row["peak_bytes"] and row["peak_bytes"] > max_bytes:

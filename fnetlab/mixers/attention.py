@@ -8,15 +8,16 @@ Options beyond the textbook layer:
 - `decode`: autoregressive decoding with a KV cache (flax's `cache` collection). Initialise
   the cache by calling `init` on a full-length input with `decode=True`.
 
-- `kernel`: which SDPA implementation computes the attention (fnetlab/nn/attention_kernels.py,
-  docs/attention.md). `'auto'` (the default) picks per platform: on CPU the explicit
+- `kernel`: which SDPA implementation computes the attention (fnetlab/nn/attention/,
+  docs/attention.md). `'auto'` (the default) picks per target platform: on CPU the explicit
   einsum-softmax below 256 keys and a memory-efficient blocked kernel (online softmax over key
   blocks, O(N) memory, fused dropout) from 256 up; on GPU cuDNN flash attention for bf16/fp16
   inputs with at most a padding mask and/or the causal flag, head_dim a multiple of 8 and
-  <= 256, and no probability dropout; XLA's `dot_product_attention` for other inference cases
-  on GPU and TPU; the explicit kernel when probability dropout is active in training there
-  (neither cuDNN nor XLA's op takes it through `jax.nn.dot_product_attention`).
-  `'explicit'`, `'blocked'`, `'xla'`, `'cudnn'` force one path.
+  <= 256, and no probability dropout; on TPU the Pallas splash kernel (flash for head_dim
+  > 256) from 128 tokens up with at most padding and the causal flag; XLA's
+  `dot_product_attention` for the other inference cases; the explicit kernel when probability
+  dropout is active in training on GPU or TPU (no fused kernel there takes it).
+  `'explicit'`, `'blocked'`, `'xla'`, `'cudnn'`, `'splash'`, `'flash'` force one path.
 - `dropout_impl`: `'hash'` draws the probability-dropout mask inside the kernel from a
   position hash (regenerated in the backward pass, never stored); `'threefry'` applies
   `fnetlab.nn.dropout.Dropout(impl='threefry')` to the explicit kernel's probabilities.
@@ -31,7 +32,7 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-from fnetlab.nn import attention_kernels, logical, rope
+from fnetlab.nn import attention, logical, rope
 from fnetlab.nn.dropout import Dropout
 from fnetlab.nn.inits import dense_init
 
@@ -39,7 +40,7 @@ GATES = (None, "elementwise", "headwise")
 QKV = ("query", "key", "value")
 
 # SDPA with per-platform kernel selection; the worker mixer calls it directly.
-attend = attention_kernels.attend
+attend = attention.attend
 
 
 class Attention(nn.Module):
@@ -55,7 +56,9 @@ class Attention(nn.Module):
   use_bias: bool = True
   init_scheme: str = "fnet"  # initialisers of the dense layers (fnetlab/nn/inits.py)
   decode: bool = False
-  kernel: str = "auto"  # auto | explicit | blocked | xla | cudnn (docs/attention.md)
+  kernel: str = (
+    "auto"  # auto | explicit | blocked | xla | cudnn | splash | flash (docs/attention.md)
+  )
   dtype: Any = jnp.float32
 
   supports_causal: ClassVar[bool] = True
@@ -106,7 +109,13 @@ class Attention(nn.Module):
         drop = dict(dropout_rate=self.dropout_rate, dropout_seed=seed)
       else:
         drop = dict(dropout=Dropout(self.dropout_rate, deterministic=False, impl=self.dropout_impl))
-    ctx = attend(q, k, v, full_mask, causal, key_mask=key_mask, kernel=self.kernel, **drop)
+    # A dropout callable on the probabilities (dropout_impl='threefry') needs the explicit kernel.
+    requested = "explicit" if "dropout" in drop and self.kernel == "auto" else self.kernel
+    kernel = attention.resolve(
+      requested, q, k, key_mask=key_mask, mask=full_mask, causal=causal, has_dropout=bool(drop)
+    )
+    attention.record(self, kernel)
+    ctx = attend(q, k, v, full_mask, causal, key_mask=key_mask, kernel=kernel, **drop)
 
     if self.gate is not None:
       gate_heads = (self.num_heads, head_dim if self.gate == "elementwise" else 1)

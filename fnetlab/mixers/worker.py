@@ -37,7 +37,7 @@ import numpy as np
 from flax import linen as nn
 
 from fnetlab.mixers.attention import attend
-from fnetlab.nn import depthwise_conv, logical, rope
+from fnetlab.nn import attention, depthwise_conv, logical, rope
 from fnetlab.nn.dropout import Dropout
 from fnetlab.nn.inits import dense_init
 
@@ -123,7 +123,10 @@ class WorkerBlock(nn.Module):
       if use_att_drop
       else None
     )
-    ctx = attend(q, k, v, allowed, dropout=att_drop)
+    # A dropout callable on the probabilities needs the explicit kernel.
+    kernel = attention.resolve("auto" if att_drop is None else "explicit", q, k, mask=allowed)
+    attention.record(self, kernel)
+    ctx = attend(q, k, v, allowed, dropout=att_drop, kernel=kernel)
     if self.gate is not None:
       gate_shape = (self.num_heads, head_dim if self.gate == "elementwise" else 1)
       ctx = ctx * jax.nn.sigmoid(dense(gate_shape, "gate", ("embed", "heads", None), qkv_bias)(h_w))

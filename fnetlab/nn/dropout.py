@@ -74,6 +74,23 @@ def _linear_index(shape: Sequence[int], dims: Sequence[int]) -> jax.Array | None
   return idx
 
 
+def counter_hash(seed: jax.Array, lo: jax.Array, hi: jax.Array | None = None) -> jax.Array:
+  """The 32-bit hash of the counter (hi, lo), keyed by `seed` (uint32[2]):
+  fmix32(fmix32(lo + k0) ^ k1 ^ golden * hi). For a fixed (seed, hi) the map lo -> hash is a
+  bijection of uint32. Every hash mask in fnetlab (this module's dropout and attention's
+  probability dropout, fnetlab/nn/attention/) is this function of a position counter."""
+  u32 = lambda a: jnp.asarray(a).astype(jnp.uint32)
+  seed, lo = u32(seed), u32(lo)
+  h = _fmix32(lo + seed[0])
+  h = h ^ seed[1] if hi is None else h ^ (seed[1] ^ u32(hi) * _GOLDEN)
+  return _fmix32(h)
+
+
+def keep_threshold(rate: float) -> np.uint32:
+  """A hash h is kept when h >= keep_threshold(rate): probability 1 - rate to within 2^-32."""
+  return np.uint32(min(round(rate * 2**32), 2**32 - 1))
+
+
 def hash_bits(seed: jax.Array, shape: Sequence[int]) -> jax.Array:
   """uint32 hash of every position of an array of `shape`, keyed by `seed` (uint32[2])."""
   shape = tuple(int(s) for s in shape)
@@ -88,10 +105,7 @@ def hash_bits(seed: jax.Array, shape: Sequence[int]) -> jax.Array:
   hi = _linear_index(shape, range(split))
   if lo is None:
     lo = jnp.zeros(shape, jnp.uint32)
-  k0, k1 = seed[0], seed[1]
-  h = _fmix32(lo + k0)
-  h = h ^ k1 if hi is None else h ^ (k1 ^ hi * _GOLDEN)
-  return _fmix32(h)
+  return counter_hash(seed, lo, hi)
 
 
 def keep_mask(rng: jax.Array, shape: Sequence[int], rate: float, impl: str = "hash") -> jax.Array:
@@ -101,8 +115,7 @@ def keep_mask(rng: jax.Array, shape: Sequence[int], rate: float, impl: str = "ha
   if impl != "hash":
     raise ValueError(f"dropout impl must be one of {', '.join(IMPLS)}; got {impl!r}")
   seed = jax.random.bits(rng, (2,), jnp.uint32)
-  threshold = np.uint32(min(round(rate * 2**32), 2**32 - 1))
-  return hash_bits(seed, shape) >= threshold
+  return hash_bits(seed, shape) >= keep_threshold(rate)
 
 
 class Dropout(nn.Module):

@@ -19,7 +19,7 @@ COLUMNS: dict[str, type] = {
   "seq_len": int,
   "batch": int,
   "dtype": str,
-  "kernel": str,  # attention kernel(s) the step traced, '+'-joined (fnetlab/nn/attention_kernels.py)
+  "kernel": str,  # attention kernel(s) the step traced, '+'-joined (fnetlab/nn/attention/)
   "params": int,
   "step_ms": float,
   "cpu_ms": float,

@@ -13,9 +13,11 @@ the tests alike:
   optimiser, schedule, loss and accumulation count bound by functools.partial, jitted once with
   the state's shardings and the state donated. The dropout rng is `fold_in(state.rng, step)`.
   `fnetlab bench` lowers and times this very function (`trainer.train_step.lower(...)`).
-- Shardings come from the params' logical axis names (`LOGICAL_RULES`, mesh axes `data` and
-  `fsdp`); a mesh axis that does not divide a dimension is dropped for that dimension. The
-  optimiser state inherits the params' axis names because optax maps over the boxed params.
+- The mesh and the shardings come from fnetlab/train/sharding.py: mesh axes `data` and
+  `fsdp` over `jax.devices()` (or the `devices` given, e.g. a TPU topology's abstract devices
+  for `fnetlab compile`), the params' logical axis names mapped by the config key
+  `mesh.rules`. The step is traced under the mesh, so the attention kernels are chosen for
+  the platform it is compiled for.
 - Metrics stay on device until a log step (or an eval / checkpoint step, which flushes first,
   so a non-finite loss is caught before anything is saved).
 - The data order is a pure function of (seed, step) (`Trainer.batch`), so the checkpointed
@@ -26,7 +28,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import math
 import os
 import time
 
@@ -38,27 +39,25 @@ import optax
 import orbax.checkpoint as ocp
 from flax import linen as nn
 from jax.experimental import multihost_utils
-from jax.sharding import NamedSharding
-from jax.sharding import PartitionSpec as P
 
 from fnetlab import tasks
 from fnetlab.common import checkpoints
 from fnetlab.common.errors import UserError
 from fnetlab.common.io import write_json
 from fnetlab.data.sources import eval_batches, local_slice, train_indices
+from fnetlab.nn import attention
 from fnetlab.train import optim
 from fnetlab.train.logs import MetricLogger
 from fnetlab.train.profile import StepProfiler, parse_steps
-
-LOGICAL_RULES = (
-  ("embed", "fsdp"),
-  ("mlp", None),
-  ("heads", None),
-  ("kv", None),
-  ("vocab", None),
-  ("embed_out", None),
+from fnetlab.train.sharding import (
+  batch_sharding,
+  global_batch,
+  make_mesh,
+  rules,
+  state_shardings,
+  with_mesh,
 )
-BATCH_AXES = ("data", "fsdp")
+
 _STEP_DELAY = float(os.environ.get("FNETLAB_TEST_SLOW_STEP", "0") or 0)
 
 
@@ -80,48 +79,6 @@ def check_finite(host: list[dict], last_step: int, note: str = "") -> None:
         f"non-finite loss or gradient at step {last_step - len(host) + i + 1}; stopped"
         + (f". {note}" if note else "")
       )
-
-
-def make_mesh(mesh_cfg) -> jax.sharding.Mesh:
-  devices = jax.devices()
-  n = len(devices)
-  fsdp = int(mesh_cfg.fsdp)
-  data = int(mesh_cfg.data) if int(mesh_cfg.data) > 0 else n // max(fsdp, 1)
-  if fsdp < 1 or data * fsdp != n:
-    raise UserError(
-      f"config keys mesh.data={mesh_cfg.data} x mesh.fsdp={fsdp} must cover {n} devices"
-    )
-  return jax.sharding.Mesh(np.asarray(devices).reshape(data, fsdp), ("data", "fsdp"))
-
-
-def _fit(spec: P, shape, mesh) -> P:
-  """Drops mesh axes that do not divide their dimension (replicates that dimension instead)."""
-  out = []
-  for dim, axes in zip(shape, tuple(spec) + (None,) * (len(shape) - len(spec)), strict=False):
-    names = (axes,) if isinstance(axes, str) else tuple(axes or ())
-    size = math.prod(mesh.shape[a] for a in names) if names else 1
-    out.append(axes if names and dim % size == 0 else None)
-  return P(*out)
-
-
-def state_shardings(abstract_boxed, mesh):
-  """NamedShardings for a (boxed) abstract state, from its logical axis names."""
-  specs = nn.logical_to_mesh(nn.get_partition_spec(abstract_boxed), LOGICAL_RULES)
-  abstract = nn.unbox(abstract_boxed)
-  return jax.tree.map(
-    lambda spec, a: NamedSharding(mesh, _fit(spec, a.shape, mesh)),
-    specs,
-    abstract,
-    is_leaf=lambda x: isinstance(x, P),
-  )
-
-
-def global_batch(batch: dict, mesh) -> dict:
-  """Host arrays of this process's rows -> global jax Arrays sharded over the batch axes."""
-  sharding = NamedSharding(mesh, P(BATCH_AXES))
-  return {
-    k: jax.make_array_from_process_local_data(sharding, np.asarray(v)) for k, v in batch.items()
-  }
 
 
 def train_step(state, batch, *, model, tx, schedule, loss_fn, accum):
@@ -188,18 +145,23 @@ class Trainer:
   """The task, the mesh, the jitted step and the evaluation of one config (module docstring).
 
   `workdir` is where `run()` writes checkpoints, logs and results; a Trainer that only steps
-  or evaluates (the bench, the experiments, tests) needs none.
+  or evaluates (the bench, the experiments, tests) needs none. `devices` (default
+  `jax.devices()`) are the devices the mesh is laid over; with abstract devices (a TPU
+  topology) the Trainer can only lower and compile its steps (`fnetlab.bench.aot`).
   """
 
-  def __init__(self, config: ml_collections.ConfigDict, workdir: str | None = None):
+  def __init__(
+    self, config: ml_collections.ConfigDict, workdir: str | None = None, *, devices=None
+  ):
     validate(config)
     self.config, self.workdir = config, workdir
     self.task = tasks.build(config)
-    self.mesh = make_mesh(config.mesh)
+    self.mesh = make_mesh(config.mesh, devices)
     n_dev = self.mesh.size
+    n_proc = len({d.process_index for d in self.mesh.devices.flat})
     for key in ("batch_size", "eval_batch_size"):
       b = config.train[key]
-      if b % n_dev or b % jax.process_count():
+      if b % n_dev or b % n_proc:
         raise UserError(f"config key train.{key}={b} must be divisible by the {n_dev} devices")
     self.tx, self.schedule = optim.build(config.optim, config.train.steps)
     model = self.task.model
@@ -219,11 +181,11 @@ class Trainer:
 
     rng = jax.random.PRNGKey(config.seed)
     abstract = jax.eval_shape(init, rng)
-    self.shardings = state_shardings(abstract, self.mesh)
+    self.shardings = state_shardings(abstract, self.mesh, rules(config.mesh))
     self._init = jax.jit(lambda r: nn.unbox(init(r)), out_shardings=self.shardings)
     self._rng = rng
     self.abstract_state = nn.unbox(abstract)
-    batch_sharding = NamedSharding(self.mesh, P(BATCH_AXES))
+    batch_spec = batch_sharding(self.mesh)
     step = functools.partial(
       train_step,
       model=model,
@@ -235,8 +197,8 @@ class Trainer:
     # The one train step (see the module docstring); `.lower(state, batch)` compiles it ahead
     # of time with exactly the shardings and donation the training loop uses.
     self.train_step = jax.jit(
-      step,
-      in_shardings=(self.shardings, batch_sharding),
+      with_mesh(step, self.mesh),
+      in_shardings=(self.shardings, batch_spec),
       out_shardings=(self.shardings, None),
       donate_argnums=0,
     )
@@ -245,7 +207,38 @@ class Trainer:
       out = model.apply({"params": params}, batch, deterministic=True)
       return self.task.predict_fn(out, batch)
 
-    self._predict = jax.jit(predict, in_shardings=(self.shardings["params"], batch_sharding))
+    # The eval step: the task's predictions on a batch, as `evaluate` runs it.
+    self.predict_step = jax.jit(
+      with_mesh(predict, self.mesh), in_shardings=(self.shardings["params"], batch_spec)
+    )
+    self._example = example
+
+  # ----------------------------------------------------------------------------- shapes
+
+  def abstract_inputs(self, eval_batch: bool = False):
+    """(state, batch) as ShapeDtypeStructs with this run's shardings: what `train_step` (or,
+    with `eval_batch`, `predict_step` with the params) is lowered for, no array allocated."""
+    rows = self.config.train["eval_batch_size" if eval_batch else "batch_size"]
+    spec = batch_sharding(self.mesh)
+    batch = {
+      k: jax.ShapeDtypeStruct((rows,) + v.shape[1:], v.dtype, sharding=spec)
+      for k, v in self._example.items()
+    }
+    state = jax.tree.map(
+      lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
+      self.abstract_state,
+      self.shardings,
+    )
+    return state, batch
+
+  def kernels(self, train: bool = True) -> str:
+    """The attention kernel(s) the train step (or, `train=False`, the eval step) uses,
+    '+'-joined ('' without attention): the mixers' own record (fnetlab/nn/attention/), read
+    by tracing the forward once under this run's mesh."""
+    with jax.sharding.use_abstract_mesh(self.mesh.abstract_mesh):
+      return attention.kernels_used(
+        self.task.model, {"params": self.abstract_state["params"]}, self._example, train=train
+      )
 
   # ----------------------------------------------------------------------------- state
 
@@ -358,7 +351,7 @@ class Trainer:
     outs, weights = [], []
     for batch in eval_batches(src, bs, self.config.train.max_eval_examples):
       local = {k: v[local_slice(bs)] for k, v in batch.items()}
-      pred = self._predict(params, global_batch(local, self.mesh))
+      pred = self.predict_step(params, global_batch(local, self.mesh))
       pred = multihost_utils.process_allgather(pred, tiled=True)
       outs.append(jax.tree.map(np.asarray, pred))
       weights.append(batch["weight"])
