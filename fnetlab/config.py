@@ -12,7 +12,7 @@ import ml_collections
 from ml_collections import config_dict
 
 from fnetlab import mixers
-from fnetlab.common.config import parse_value
+from fnetlab.common.config import MESH_RULES, parse_value
 from fnetlab.common.errors import UserError
 
 
@@ -101,6 +101,7 @@ def base(task: str, arg_values: dict, mixer_options: dict) -> ml_collections.Con
   c.mesh = ml_collections.ConfigDict()
   c.mesh.data = -1  # data-parallel axis size; -1: all remaining devices
   c.mesh.fsdp = 1  # parameter-sharding axis size
+  c.mesh.rules = MESH_RULES  # (param axis name, mesh axis | None) pairs
   return c
 
 

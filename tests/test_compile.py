@@ -214,3 +214,19 @@ def test_topology_names():
   assert np.isclose(chips.CHIPS["v5e"].bf16_flops, 197e12)
   with pytest.raises(UserError, match="unknown topology"):
     aot.topology("tpu")
+
+
+@needs_libtpu
+def test_mesh_rules_are_a_config_key(tmp_path):
+  """mesh.rules decides the shards: FSDP over `embed` by default, replicated when the rule
+  maps `embed` to None (shapes only, nothing compiled)."""
+  from fnetlab.train.trainer import Trainer
+
+  devices = aot.topology("v5e:2x2")[2]
+  cfg = write_config(tmp_path)
+  sharded = Trainer(load(cfg, "mesh.fsdp=4"), devices=devices)
+  rules = '(("embed", None),)'
+  replicated = Trainer(load(cfg, "mesh.fsdp=4", f"mesh.rules={rules}"), devices=devices)
+  per_device = lambda t: aot._shard_bytes(t.abstract_inputs()[0]["params"])
+  assert per_device(replicated) == 4 * aot.tree_size(replicated.abstract_state["params"])
+  assert per_device(sharded) < per_device(replicated) / 3

@@ -24,6 +24,17 @@ import ml_collections
 
 from fnetlab.common.errors import UserError
 
+# The default logical-axis rules (config key `mesh.rules`, fnetlab/train/sharding.py): each
+# parameter axis name -> a mesh axis or None (replicated). FSDP shards the `embed` dimension.
+MESH_RULES = (
+  ("embed", "fsdp"),
+  ("mlp", None),
+  ("heads", None),
+  ("kv", None),
+  ("vocab", None),
+  ("embed_out", None),
+)
+
 
 def parse_value(text: str):
   """'3' -> 3, '1e-3' -> 0.001, 'true' -> True, 'none' -> None, else the string itself."""

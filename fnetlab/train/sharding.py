@@ -6,7 +6,8 @@
   e.g. the abstract devices of a TPU topology that `fnetlab compile` compiles for.
 - Params carry logical axis names (`embed`, `mlp`, `heads`, `kv`, `vocab`, `embed_out`);
   `mesh.rules` maps each to a mesh axis or None (replicated), as maxtext's
-  `logical_axis_rules` and big_vision's sharding settings do. `DEFAULT_RULES` is the default:
+  `logical_axis_rules` and big_vision's sharding settings do. The default (`MESH_RULES`, in
+  the config skeleton) is
   FSDP over `embed`, everything else replicated. A mesh axis that does not divide a dimension
   is dropped for that dimension (`fit`). The optimiser state inherits the params' names
   because optax maps over the boxed params.
@@ -26,18 +27,12 @@ from flax import linen as nn
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from fnetlab.common.config import MESH_RULES
 from fnetlab.common.errors import UserError
 
 MESH_AXES = ("data", "fsdp")
 BATCH_AXES = ("data", "fsdp")  # the batch dimension is split over both
-DEFAULT_RULES = (
-  ("embed", "fsdp"),
-  ("mlp", None),
-  ("heads", None),
-  ("kv", None),
-  ("vocab", None),
-  ("embed_out", None),
-)
+DEFAULT_RULES = MESH_RULES
 
 
 def mesh_shape(mesh_cfg, n: int) -> tuple[int, int]:
