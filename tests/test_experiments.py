@@ -28,6 +28,7 @@ SCRIPTS = (
   "shakespeare_budget",
   "accelerator_check",
   "attention_kernels_bench",
+  "tpu_compile",
 )
 DIGITS = os.path.join(REPO, "configs/suite/digits.py")
 TINY = ["model.d_model=16", "model.d_ff=32", "model.num_layers=1", "model.num_heads=2"]
@@ -75,6 +76,7 @@ def test_every_script_answers_help(name):
     (["experiments/seed_claims.py", "--seeds=a"], "--seeds"),
     (["experiments/shakespeare_budget.py", "--bogus=1"], "--bogus"),
     (["experiments/accelerator_check.py"], "--out=DIR is required"),
+    (["experiments/tpu_compile.py", "--only=lra,nope"], "--only"),
   ],
 )
 def test_a_mistake_is_one_line_exit_2(args, needle):
@@ -256,3 +258,21 @@ def test_run_main_exit_statuses(capsys):
   assert flags.key_values(["a.b=1", "c=x=y"], "--set") == {"a.b": "1", "c": "x=y"}
   with pytest.raises(UserError, match="--set='a': expected KEY=VALUE"):
     flags.key_values(["a"], "--set")
+
+
+def test_tpu_compile_lists_rows_and_resumes(tmp_path):
+  """--dry_run lists every row with the command that compiles it; a row whose compile.json
+  exists is read back, not compiled again (the report resumes)."""
+  r = run_script("experiments/tpu_compile.py", "--dry_run", "--only=base", f"--out={tmp_path}")
+  assert r.returncode == 0, r.stderr
+  lines = r.stdout.splitlines()
+  assert len(lines) == 4 and all(ln.startswith("to do fnetlab compile") for ln in lines)
+  assert "--topology=v5e:16x16" in lines[0] and "--config.mesh.fsdp=16" in lines[0]
+  from fnetlab.bench import aot
+  from fnetlab.common.io import write_json
+
+  (tmp_path / "row").mkdir()
+  write_json(str(tmp_path / "row" / "compile.json"), {"row": "row", "fits": True})
+  assert aot.compile_rows([("row", None, "v5e:2x2")], str(tmp_path)) == [
+    {"row": "row", "fits": True}
+  ]

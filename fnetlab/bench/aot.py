@@ -231,7 +231,7 @@ def compile_for(config, topology_name: str, *, fnet_impls: bool = False) -> dict
     "libtpu": _libtpu_version(),
   }
   if fnet_impls:
-    record["fourier_impls"] = fourier_impls(config, topology_name)
+    record["fourier_impls"] = fourier_impls(config, topology_name, record)
   return record
 
 
@@ -242,18 +242,28 @@ def _libtpu_version() -> str | None:
     return None
 
 
-def fourier_impls(config, topology_name: str) -> dict:
-  """Per-device FLOPs, bytes, temporaries and the estimate of the train step with each FNet
-  transform (`fft`, `dft`, `auto`) forced, for a config whose mixer is `fourier`."""
+def fourier_impls(config, topology_name: str, record: dict) -> dict:
+  """For an FNet config at a length `impl=auto`'s TPU rule covers (<= DFT_MAX_LEN): FLOPs,
+  bytes, temporaries and the estimate of the train step with `impl=fft` and with `impl=dft`
+  (the config's own impl is `record`, the other is compiled); {} above that length."""
+  from fnetlab.mixers.fourier import DFT_MAX_LEN
+
+  seq_len = int(config.data.get("seq_len", 0) or 0) or int(config.model.max_len)
+  if seq_len > DFT_MAX_LEN:
+    return {}
+  own = str((config.model.get("mixer_options") or {}).get("impl", "fft"))
+  own = "dft" if own == "auto" else own  # auto on TPU at a covered length
   out = {}
   for impl in ("fft", "dft"):
-    c = config.copy_and_resolve_references()
-    with c.unlocked():
-      c.model.mixer_options = {**dict(c.model.get("mixer_options") or {}), "impl": impl}
-    r = compile_for(c, topology_name)
-    keys = ("kernel", "flops_per_step", "bytes_accessed", "step_time_lower_bound_s", "fits")
-    out[impl] = {k: r[k] for k in keys}
-    out[impl]["temp_bytes"] = r["per_device"]["temp_bytes"]
+    if impl == own:
+      r = record
+    else:
+      c = config.copy_and_resolve_references()
+      with c.unlocked():
+        c.model.mixer_options = {**dict(c.model.get("mixer_options") or {}), "impl": impl}
+      r = compile_for(c, topology_name)
+    keys = ("flops_per_step", "bytes_accessed", "step_time_lower_bound_s", "fits")
+    out[impl] = {k: r[k] for k in keys} | {"temp_bytes": r["per_device"]["temp_bytes"]}
   return out
 
 
@@ -322,6 +332,7 @@ def compile_rows(rows, out: str, *, log=print) -> list[dict]:
     except UserError as e:
       record = {"topology": topo, "task": config.task, "mixer": config.model.mixer, "error": str(e)}
     record["row"] = name
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     write_json(path, record)
     records.append(record)
   return records
