@@ -533,3 +533,45 @@ def test_train_text_corpus_holds_training_text_only(tmp_path):
   } | {r["sentence"] for r in snippets.splits(data.sentiment, regression=True)["train"]}
   with pytest.raises(UserError, match="data.parts: wiki; valid: shakespeare, snli, sentiment"):
     pretrain.train_text_documents(ml_collections.ConfigDict({"parts": "snli,wiki"}))
+
+
+def test_glue_cpu_protocol_configs_build_every_model(tmp_path):
+  """Stage 1 builds a pretraining task on the train_text corpus for each of the paper's six
+  models; stage 2's config validates its task and carries the same split settings."""
+  from fnetlab import tasks
+  from fnetlab.common import config as config_lib
+
+  write_snli(tmp_path / "snli", n_train=60)
+  (tmp_path / "sent").mkdir()
+  write_snippets(tmp_path / "sent" / snippets.FILE, [1.0 + i % 3 for i in range(40)])
+  spec = os.path.join(ROOT, "configs", "glue_cpu", "pretrain.py")
+  module = config_lib.load_module(spec)
+  points = []
+  module.sweep_models(lambda **kw: points.append(kw))
+  assert len(points) == 6
+  built = set()
+  for point in points:
+    c = config_lib.load(spec)
+    for key, value in point.items():
+      section, field = key.split(".")
+      c[section][field] = value
+    c.data.parts = "snli,sentiment"
+    c.data.snli.dir, c.data.snli.dev_size = str(tmp_path / "snli"), 5
+    c.data.sentiment.dir = str(tmp_path / "sent")
+    t = tasks.build(c)
+    built.add((c.model.mixer, c.model.hybrid))
+    assert len(t.splits["train"]) > 0 and len(t.splits["validation"]) > 0
+  assert built == {(m, "none") for m in ("attention", "fourier", "linear", "random", "ff_only")} | {
+    ("fourier", "top")
+  }
+  fine = config_lib.load(
+    os.path.join(ROOT, "configs", "glue_cpu", "finetune.py") + ":task=sentiment"
+  )
+  pre = config_lib.load(spec)
+  assert (fine.data.dev_size, fine.data.split_seed) == (
+    pre.data.snli.dev_size,
+    pre.data.snli.split_seed,
+  )
+  assert fine.data.split_seed == pre.data.sentiment.split_seed
+  with pytest.raises(UserError, match="task='mnli'; valid: snli, sentiment"):
+    config_lib.load(os.path.join(ROOT, "configs", "glue_cpu", "finetune.py") + ":task=mnli")
