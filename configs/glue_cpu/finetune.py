@@ -8,13 +8,16 @@ validation split and, at the end, on the whole test split (9,824 SNLI pairs; 1,0
 The learning rate is tuned per model on validation accuracy (`sweep_lr` is the grid; the
 equal-tuning-budget protocol of `fnetlab sweep --tune` runs it with tuning and final seeds).
 
-  W=runs/glue_cpu/pt/model.mixer-fourier   # a stage-1 workdir
-  fnetlab train --config=configs/glue_cpu/finetune.py:task=snli --config.init_from=$W \\
-      --workdir=runs/glue_cpu/snli/fnet
-  fnetlab sweep --config=configs/glue_cpu/finetune.py:task=sentiment --sweep=lr \\
-      --set=init_from=$W --seeds=0,1,2 --workdir=runs/glue_cpu/sentiment/fnet
+  # one model, one rate:
+  fnetlab train --config=configs/glue_cpu/finetune.py:task=snli \\
+      --config.init_from=runs/glue_cpu/pt/model.mixer-fourier@best --workdir=runs/snli_fnet
+  # all six pretrained models under the equal-tuning-budget protocol:
+  fnetlab sweep --config=configs/glue_cpu/finetune.py:task=snli,pretrained=runs/glue_cpu/pt \\
+      --sweep=models --tune=optim.lr=1e-4,3e-4,1e-3 --seeds=0 --final_seeds=1,2,3 \\
+      --workdir=runs/glue_cpu/snli
 
-Args: task=snli|sentiment, steps=<int> (default 600), lr=<peak rate> (default 3e-4).
+Args: task=snli|sentiment, steps=<int> (default 600), lr=<peak rate> (default 3e-4),
+pretrained=<the stage-1 sweep root> (for `sweep_models`).
 """
 
 from fnetlab.common.errors import UserError
@@ -25,7 +28,9 @@ LR_GRID = (1e-4, 3e-4, 1e-3)  # CPU-scale grid (the paper's {1e-5, 5e-5, 1e-4} i
 
 
 def get_config(arg=None):
-  values, mixer_options = parse_arg(arg, {"task": "snli", "steps": 600, "lr": 3e-4})
+  values, mixer_options = parse_arg(
+    arg, {"task": "snli", "steps": 600, "lr": 3e-4, "pretrained": "runs/glue_cpu/pt"}
+  )
   if values["task"] not in TASKS:
     raise UserError(f"config arg task={values['task']!r}; valid: {', '.join(TASKS)}")
   c = base("glue", {"size": "tiny"}, mixer_options)
@@ -68,3 +73,24 @@ def sweep_lr(add, arg=None):
   """The CPU-scale learning-rate grid, the same for every model."""
   for lr in LR_GRID:
     add(**{"optim.lr": lr})
+
+
+def sweep_models(add, arg=None):
+  """The six stage-1 encoders (configs/glue_cpu/pretrain.py MODELS), each from its best
+  validation checkpoint; model keys are set too, so tables label the rows (init_inherit
+  takes the architecture from init_from either way)."""
+  import importlib.util
+  import os
+
+  from fnetlab.commands.sweep import point_name
+
+  values, _ = parse_arg(
+    arg, {"task": "snli", "steps": 600, "lr": 3e-4, "pretrained": "runs/glue_cpu/pt"}
+  )
+  here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "pretrain.py")
+  spec = importlib.util.spec_from_file_location("glue_cpu_pretrain", here)
+  pretrain = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(pretrain)
+  for overrides in pretrain.MODELS.values():
+    init = os.path.join(str(values["pretrained"]), point_name(overrides)) + "@best"
+    add(init_from=init, **overrides)
