@@ -575,3 +575,17 @@ def test_glue_cpu_protocol_configs_build_every_model(tmp_path):
   assert fine.data.split_seed == pre.data.sentiment.split_seed
   with pytest.raises(UserError, match="task='mnli'; valid: snli, sentiment"):
     config_lib.load(os.path.join(ROOT, "configs", "glue_cpu", "finetune.py") + ":task=mnli")
+
+
+def test_glue_cpu_finetune_sweep_starts_each_model_from_its_pretraining():
+  from fnetlab.common import config as config_lib
+
+  module = config_lib.load_module(os.path.join(ROOT, "configs", "glue_cpu", "finetune.py"))
+  points = []
+  module.sweep_models(lambda **kw: points.append(kw), "task=snli,pretrained=/pt")
+  want = ["attention", "fourier", "linear", "random", "ff_only"]
+  names = [f"model.mixer-{m}" for m in want] + [
+    "model.hybrid-top_model.mixer-fourier"
+  ]  # keys sorted
+  assert [p["init_from"] for p in points] == [f"/pt/{n}@best" for n in names]
+  assert [p["model.mixer"] for p in points] == [*want, "fourier"]
