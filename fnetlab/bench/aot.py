@@ -62,6 +62,9 @@ def topology(name: str):
   if not has_libtpu():
     raise UserError(f"--topology needs libtpu, which is not installed: {install_line()}")
   if not host_has_tpu():  # quiet libtpu's probes for this host's (absent) TPU
+    # Compiling touches no device, so compiles may run side by side; libtpu's one-process
+    # lock (/tmp/libtpu_lockfile) is for processes that own TPU chips.
+    os.environ.setdefault("ALLOW_MULTIPLE_LIBTPU_LOAD", "1")
     os.environ.setdefault("TPU_SKIP_MDS_QUERY", "1")
     os.environ.setdefault("TPU_WORKER_HOSTNAMES", "localhost")
     os.environ.setdefault("TPU_ACCELERATOR_TYPE", "v5litepod-1")
