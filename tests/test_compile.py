@@ -230,3 +230,21 @@ def test_mesh_rules_are_a_config_key(tmp_path):
   per_device = lambda t: aot._shard_bytes(t.abstract_inputs()[0]["params"])
   assert per_device(replicated) == 4 * aot.tree_size(replicated.abstract_state["params"])
   assert per_device(sharded) < per_device(replicated) / 3
+
+
+@needs_libtpu
+def test_bench_topology_compiles_rows_and_resumes(tmp_path, capsys, monkeypatch):
+  """`fnetlab bench --topology`: one compile.json per (mixer, N) row and compile.md; a second
+  run keeps the rows (nothing compiled again)."""
+  out = tmp_path / "bench"
+  args = ["fnetlab", "bench", "--config=configs/bench/lra_text.py", "--mixers=ff_only"]
+  args += ["--seq_lens=128", "--batch=8", "--dtype=bfloat16", "--topology=v5e:2x2"]
+  args += ["--config.model.num_layers=1", "--config.model.d_model=64", f"--out={out}"]
+  monkeypatch.chdir(ROOT)
+  assert cli.main(args) == 0
+  record = json.loads((out / "ff_only_N128" / "compile.json").read_text())
+  assert record["topology"] == "v5e:2x2" and record["fits"] and record["flops_per_step"] > 0
+  table = (out / "compile.md").read_text()
+  assert "ff_only_N128" in table and "estimate" in table
+  monkeypatch.setattr(aot, "compile_for", lambda *a, **k: pytest.fail("compiled again"))
+  assert cli.main(args) == 0

@@ -7,6 +7,14 @@ For each mixer and length it builds the model at that length and times `fnetlab 
 train step (the config's optimiser, schedule, clipping and mesh) on random token ids. Writes
 bench.csv, bench.md and step_time.png / memory.png / params.png into --out. A flag left unset
 takes the config's value of the same name (config.mixers, config.seq_lens, ...).
+
+  fnetlab bench --config=configs/bench/lra_text.py --mixers=fourier,attention \
+      --seq_lens=1024,4096,16384 --batch=32 --dtype=bfloat16 --topology=v5e:2x4 --out=DIR
+
+With --topology nothing runs: every row's train and eval steps are compiled for that TPU
+slice (`fnetlab compile`, docs/tpu.md) into DIR/<mixer>_N<n>/compile.json (a row already
+there is kept, so a stopped bench resumes), and DIR/compile.md tabulates per-device memory,
+FLOPs and the step-time estimate against N for every mixer.
 """
 
 from __future__ import annotations
@@ -44,6 +52,7 @@ FLAGS = (
   ),
   Flag("compile_only", "Compile without running: parameters, peak memory and FLOPs.", False, bool),
   Flag("peak_tflops", "Device peak TFLOP/s, for model FLOPs utilisation (MFU).", type=float),
+  Flag("topology", "Compile for this TPU slice instead of timing (e.g. v5e:2x4; docs/tpu.md)."),
   Flag(
     "profile",
     "Folder: also write a jax.profiler trace of one step of every row into "
@@ -91,6 +100,8 @@ def main(argv) -> int:
   dtype = _pick(args, "dtype", config) or config.model.get("dtype", "float32")
   if dtype not in ("float32", "bfloat16"):
     raise UserError(f"config.dtype={dtype!r}; valid: float32, bfloat16")
+  if args.topology:
+    return compile_rows(args, argv, config, out, labels, seq_lens, batch, dtype)
   max_gb = _pick(args, "max_memory_gb", config)
   max_bytes = timing.default_max_bytes() if max_gb is None else int(max_gb * 2**30) or None
   peer = _pick(args, "peer", config) or None
@@ -147,3 +158,33 @@ def main(argv) -> int:
 def timing_labels(rows: list[dict]) -> list[str]:
   """Our labels in the order they were measured (peer rows excluded)."""
   return list(dict.fromkeys(r["mixer"] for r in rows if r["impl"] == "fnetlab"))
+
+
+def compile_rows(args, argv, config, out, labels, seq_lens, batch, dtype) -> int:
+  """--topology: every (label, N) row compiled for the slice; DIR/compile.md from them."""
+  from fnetlab.bench import aot, timing
+  from fnetlab.common import provenance
+  from fnetlab.results import compile as compile_table
+
+  if args.peer or args.profile:
+    raise UserError("--topology compiles only: --peer and --profile need a run")
+  variants = [timing.resolve_variant(label, config) for label in labels]
+  rows = [
+    (f"{v.label}_N{n}", timing.train_config(config, v, n, batch, dtype), args.topology)
+    for n in seq_lens
+    for v in variants
+  ]
+  records = aot.compile_rows(rows, out, log=lambda m: print(m, file=sys.stderr))
+  for record, (name, _, _) in zip(records, rows, strict=True):
+    record["row"] = name
+  lines = [
+    f"# fnetlab bench --topology={args.topology}: {os.path.basename(os.path.normpath(out))}",
+    "",
+  ]
+  lines += provenance.markdown(provenance.collect(argv))
+  lines += ["", f"Compiled, not run; step time and tokens/s are an {aot.ESTIMATE}.", ""]
+  lines += [compile_table.table(records)]
+  with open(os.path.join(out, "compile.md"), "w") as f:
+    f.write("\n".join(lines))
+  print(f"wrote {os.path.join(out, 'compile.md')} ({len(records)} rows)", file=sys.stderr)
+  return 0
