@@ -304,3 +304,38 @@ def test_spt_pretraining_reads_only_training_inputs_and_seeds_the_fine_tune(tmp_
   head = [k for k in flat_ft if "backbone" not in jax.tree_util.keystr(k)]
   for k in head:  # the classifier head is not pretrained: it starts as from scratch
     np.testing.assert_array_equal(np.asarray(flat_ft[k]), np.asarray(flat_scratch[k]))
+
+
+def test_flop_budgets_give_a_cheaper_mixer_more_steps_and_are_measured_once(tmp_path, monkeypatch):
+  from fnetlab.bench import budgets
+
+  p = protocol.Protocol(
+    config=f"{DIGITS}:steps=8",
+    sweep="mixers",
+    root=str(tmp_path),
+    tune={"optim.lr": ["1e-3"]},
+    seeds=[0],
+    final_seeds=[1],
+    budgets=proto.parse_budgets("1e10flops"),
+    only={3, 6},  # ff_only, attention
+    extra=dict(TINY_KEYS),
+    points_of=sweep.points,
+    name_of=sweep.point_name,
+  )
+  pts = protocol.points(p)
+  steps = protocol.resolve_steps(p, pts, write=True)
+  saved = json.loads((tmp_path / "budgets.json").read_text())
+  by_mixer = {}
+  for q in pts:
+    flops = saved[q.name]["flops_per_step"]
+    n = steps[("flops-1e+10", q.name)]
+    assert n * flops <= 1e10 < (n + 1) * flops  # the whole steps the budget buys
+    by_mixer[q.label] = (n, flops)
+  assert by_mixer["ff_only"][1] < by_mixer["attention"][1]
+  assert by_mixer["ff_only"][0] > by_mixer["attention"][0]
+
+  def never(*a, **k):
+    raise AssertionError("measured again")
+
+  monkeypatch.setattr(budgets, "measure", never)
+  assert protocol.resolve_steps(p, pts, write=True) == steps  # read back from budgets.json

@@ -4,9 +4,9 @@
   loop's own step, lowered for the config's batch), so a mixer whose step costs less gets
   more steps for the same compute. It is the compiler's count for this backend, an estimate
   of the arithmetic, not a measurement.
-- Seconds: the warm step time measured here: the step compiled, `WARM` steps run and
-  discarded, then `TIMED` steps timed end to end as the training loop runs them (the batch of
-  each step gathered and sent, the last step blocked on), and the budget divided by the mean.
+- Seconds: the warm step time measured here (fnetlab/train/timed.py): the step compiled,
+  `WARM` steps run and discarded, then `TIMED` steps timed each from assembling its batch on
+  the host to its result on the device, and the budget divided by their mean.
   Evaluation, checkpointing and compilation are not counted. On a shared machine the time
   moves with the load, so the measurement (with the load average) is written once into the
   protocol's budgets.json and reused, which keeps a resumed protocol on the same steps.
@@ -16,34 +16,24 @@ from __future__ import annotations
 
 import math
 import os
-import time
 
-import jax
-
-from fnetlab.bench.timing import compile_step, cost_flops, load_average
+from fnetlab.bench.timing import cost_flops, load_average
 from fnetlab.common.errors import UserError
-from fnetlab.train.trainer import Trainer
+from fnetlab.train.timed import TimedRun
 
 WARM = 3
 TIMED = 20
 
 
 def measure(config, need_time: bool) -> dict:
-  """{flops_per_step, compile_s[, step_s, warm_steps, timed_steps, load]} of `config`'s step."""
-  trainer = Trainer(config)
-  state = trainer.init_state()
-  t0 = time.perf_counter()
-  compiled = compile_step(trainer, state, trainer.batch(0))
-  out = {"flops_per_step": cost_flops(compiled), "compile_s": time.perf_counter() - t0}
+  """{flops_per_step, compile_s[, step_s, warm_steps, timed_steps, load]} of `config`'s step
+  (fnetlab/train/timed.py compiles and times it)."""
+  run = TimedRun(config)
+  out = {"flops_per_step": cost_flops(run.compiled), "compile_s": run.compile_s}
   if need_time:
-    for step in range(WARM):
-      state, metrics = compiled(state, trainer.batch(step))
-    jax.block_until_ready((state, metrics))
-    t0 = time.perf_counter()
-    for step in range(WARM, WARM + TIMED):
-      state, metrics = compiled(state, trainer.batch(step))
-    jax.block_until_ready((state, metrics))
-    out["step_s"] = (time.perf_counter() - t0) / TIMED
+    run.run(WARM)
+    times = run.run(TIMED)
+    out["step_s"] = sum(times) / len(times)
     out.update(warm_steps=WARM, timed_steps=TIMED, load=load_average(), cores=os.cpu_count())
   return out
 
