@@ -242,8 +242,7 @@ def test_experiments_use_only_public_pieces_and_the_one_flag_layer(path):
     if n.startswith("fnetlab."):
       assert n in modules or n.rpartition(".")[0] in modules, f"{path.name}: {n} does not exist"
   # One flag layer (fnetlab.common.flags) for every command and script.
-  if path.name != "quickstart.py":  # still on absl flags
-    assert not {n for n in names if n.split(".")[0] in ("absl", "argparse")}, path.name
+  assert not {n for n in names if n.split(".")[0] in ("absl", "argparse")}, path.name
 
 
 def test_no_reference_to_files_outside_the_repository():

@@ -22,11 +22,11 @@ from fnetlab.train.timed import TimedRun
 from fnetlab.train.trainer import Trainer, TrainingDiverged
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-# Every script under experiments/ (quickstart.py, still on absl flags, is run by `make run`).
+# Every script under experiments/.
 SCRIPTS = sorted(
   name[: -len(".py")]
   for name in os.listdir(os.path.join(REPO, "experiments"))
-  if name.endswith(".py") and name != "quickstart.py"
+  if name.endswith(".py")
 )
 DIGITS = os.path.join(REPO, "configs/suite/digits.py")
 TINY = ["model.d_model=16", "model.d_ff=32", "model.num_layers=1", "model.num_heads=2"]
@@ -75,6 +75,7 @@ def test_every_script_answers_help(name):
     (["experiments/shakespeare_budget.py", "--bogus=1"], "--bogus"),
     (["experiments/accelerator_check.py"], "--out=DIR is required"),
     (["experiments/tpu_compile.py", "--only=lra,nope"], "--only"),
+    (["experiments/quickstart.py", "--seeds=a"], "--seeds"),
   ],
 )
 def test_a_mistake_is_one_line_exit_2(args, needle):

@@ -4,6 +4,7 @@ starts the fine-tune, adds up to the budget and never reads a test input."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 
@@ -196,7 +197,8 @@ def test_small_protocol_end_to_end_selects_on_validation_and_tests_fresh_seeds(t
       tests.append(ev["metrics"]["accuracy"])
     assert float(s["test_accuracy_mean"]) == pytest.approx(np.mean(tests), abs=1e-5)
   text = (root / "protocol.md").read_text()
-  assert "commit" in text and "cores" in text and "fourier" in text
+  assert "- commit: " in text and "-core" in text and "load average" in text
+  assert "fnetlab sweep" in text and "fourier" in text
 
   # resumable: a second run trains nothing and selects the same
   before = {p: os.path.getmtime(p) for p in root.rglob("results.json")}
@@ -339,3 +341,23 @@ def test_flop_budgets_give_a_cheaper_mixer_more_steps_and_are_measured_once(tmp_
 
   monkeypatch.setattr(budgets, "measure", never)
   assert protocol.resolve_steps(p, pts, write=True) == steps  # read back from budgets.json
+
+
+def test_make_run_trains_each_mixer_at_its_tuned_rate_and_says_so():
+  tuned = os.path.join(ROOT, "configs/suite/digits_tuned.py")
+  module = config_lib.load_module(tuned)
+  grid = sweep.points(tuned, "mixers")
+  plain = sweep.points(DIGITS, "mixers")
+  assert [{k: v for k, v in p.items() if k != "optim.lr"} for p in grid] == plain
+  assert {p["model.mixer"]: p["optim.lr"] for p in grid} == module.RATES
+  assert len(set(module.RATES.values())) > 1  # not one shared rate
+  spec = importlib.util.spec_from_file_location(
+    "quickstart", os.path.join(ROOT, "experiments/quickstart.py")
+  )
+  quickstart = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(quickstart)
+  text = quickstart.rates_text(200)
+  for mixer, rate in module.RATES.items():
+    assert f"{mixer:<10} {rate:g}" in text
+  assert "at 200 steps" in text and "note" not in text
+  assert "tuned at 200 steps" in quickstart.rates_text(400)

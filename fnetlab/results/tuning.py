@@ -19,11 +19,9 @@ budget curve (what `fnetlab sweep --tune=...` writes at its root; fnetlab/comman
 
 from __future__ import annotations
 
-import datetime
 import os
-import platform
 
-from fnetlab.common.io import git_commit
+from fnetlab.common import provenance
 from fnetlab.results import seeds, tables
 
 
@@ -241,13 +239,12 @@ def write_protocol_report(root, trials, finals, tune, metric, mode, described, b
   curve = budget_curve(summary, metric, os.path.join(root, "budget_curve.png"))
   scale, spec, unit = _fmt_metric(metric)
   grid_text = ", ".join(k + " in {" + ", ".join(v) + "}" for k, v in tune.items())
+  prov = provenance.collect()
+  prov["command"] = described.get("command") or prov["command"]
   lines = [
     f"# Tuning protocol: {root}",
     "",
-    f"- command: `{described.get('command') or '(not recorded)'}`",
-    f"- commit {git_commit() or 'unknown'}; {datetime.date.today().isoformat()}; "
-    f"{platform.machine()} host, {os.cpu_count()} cores, load average "
-    f"{' / '.join(f'{x:.1f}' for x in os.getloadavg())} (1/5/15 min) when written",
+    *provenance.markdown(prov),
     f"- grid: {grid_text}; "
     f"tuning seeds {', '.join(map(str, described['tuning_seeds']))}; final seeds "
     f"{', '.join(map(str, described['final_seeds']))}; selection on validation {metric} "
