@@ -60,7 +60,8 @@ def rates_text(steps: int) -> str:
   from fnetlab.common import config as config_lib
 
   module = config_lib.load_module(CONFIG)
-  lines = [f"peak learning rate per mixer (tuned on digits at {module.STEPS} steps; {CONFIG}):"]
+  where = os.path.relpath(CONFIG, REPO)
+  lines = [f"peak learning rate per mixer (tuned on digits at {module.STEPS} steps; {where}):"]
   lines += [f"  {mixer:<10} {rate:g}" for mixer, rate in module.RATES.items()]
   if steps != module.STEPS:
     lines.append(f"  note: --steps={steps}, but these rates were tuned at {module.STEPS} steps")
