@@ -2,8 +2,10 @@
 
 Each subcommand is a module with `main(argv)`; only the chosen one is imported. Every
 subcommand answers `--help` (exit 0). User mistakes (UserError and the file/value errors a
-mistake produces) are printed as one line and exit with status 2; `--verbose` (or
-FNETLAB_DEBUG=1) shows the traceback instead. Only `fnetlab/__main__.py` and the console-script
+mistake produces) are printed as one line and exit with status 2; Ctrl-C is one line saying
+what was kept and how to resume, exit 130; `--verbose` (or FNETLAB_DEBUG=1) shows the
+traceback instead. Without `--verbose`, what libraries print on stderr once the command has
+finished (Orbax's and TensorStore's threads at interpreter exit) is dropped. Only `fnetlab/__main__.py` and the console-script
 entry point import this module.
 """
 
@@ -44,7 +46,21 @@ def _quiet_libraries() -> None:
   warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
+def _drop_exit_noise() -> None:
+  """Points stderr at /dev/null once the command's own output is flushed: Orbax/TensorStore
+  threads that outlive a failed restore print 'RuntimeError: Event loop is closed'
+  tracebacks at interpreter exit, after the one line the user should see."""
+  sys.stdout.flush()
+  sys.stderr.flush()
+  devnull = os.open(os.devnull, os.O_WRONLY)
+  os.dup2(devnull, 2)
+  os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
+  """Runs `argv` (default: sys.argv, as the console script does; only then is the exit-time
+  library noise dropped, so a caller's own stderr is never touched)."""
+  as_program = argv is None
   argv = list(sys.argv if argv is None else argv)
   verbose = "--verbose" in argv or bool(os.environ.get("FNETLAB_DEBUG"))
   argv = [a for a in argv if a != "--verbose"]
@@ -66,7 +82,10 @@ def main(argv: list[str] | None = None) -> int:
   def call(args):
     return importlib.import_module(COMMANDS[command][0]).main(args)
 
-  return run_main(f"fnetlab {command}", call, [f"fnetlab {command}"] + argv[2:], verbose)
+  code = run_main(f"fnetlab {command}", call, [f"fnetlab {command}"] + argv[2:], verbose)
+  if as_program and not verbose:
+    _drop_exit_noise()
+  return code
 
 
 if __name__ == "__main__":

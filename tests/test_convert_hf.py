@@ -23,6 +23,7 @@ safetensors_numpy = pytest.importorskip("safetensors.numpy")
 
 from fnetlab import cli  # noqa: E402
 from fnetlab.common import checkpoints  # noqa: E402
+from fnetlab.common import workdir as files  # noqa: E402
 from fnetlab.common.errors import UserError  # noqa: E402
 from fnetlab.convert import hf  # noqa: E402
 from fnetlab.models import EncoderModel, spec_from_config  # noqa: E402
@@ -171,7 +172,7 @@ def test_cli_checkpoint_rebuilds_the_encoder(tmp_path, capsys):
   assert len(summary.splitlines()) == 1 and "tensors converted" in summary
 
   params, step = checkpoints.load_params(out_dir)
-  config = checkpoints.read_config(out_dir)
+  config = files.read_config(out_dir)
   assert step == 0 and config["source"]["model_type"] == "bert"
   spec = spec_from_config(config["model"])
   assert spec == hf.spec_from_hf(model.config.to_dict())

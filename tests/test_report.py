@@ -198,3 +198,15 @@ def test_results_package_needs_no_jax():
   )
   proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
   assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_metric_must_be_one_the_runs_have(tmp_path, capsys):
+  for seed in (0, 1):
+    workdir(tmp_path / "p" / f"seed-{seed}", "listops", "fourier", {"accuracy": 0.3}, seed=seed)
+  assert cli.main(["fnetlab", "report", f"--workdir={tmp_path}", "--metric=tst_accuracy"]) == 2
+  err = capsys.readouterr().err.strip()
+  assert len(err.splitlines()) == 1 and "--metric=tst_accuracy" in err
+  assert "validation_accuracy" in err  # the metrics present are listed
+  assert not (tmp_path / "runs.csv").exists()  # nothing written
+  out = report(tmp_path, capsys, "--metric=validation_accuracy")
+  assert "## validation_accuracy %: mean" in out and "30.0" in out

@@ -50,6 +50,17 @@ def sweep_grid(add, arg=None):
 """
 
 
+def snapshot(folder):
+  """{relative path: (bytes, mtime_ns)} of every file under `folder`."""
+  out = {}
+  for base, _, names in os.walk(folder):
+    for name in names:
+      p = os.path.join(base, name)
+      with open(p, "rb") as f:
+        out[os.path.relpath(p, folder)] = (f.read(), os.stat(p).st_mtime_ns)
+  return out
+
+
 @pytest.fixture
 def sweep_config(tmp_path, monkeypatch):
   monkeypatch.setenv("FNETLAB_CACHE", str(tmp_path / "cache"))
@@ -126,6 +137,18 @@ def test_run_skip_resume_fail_and_report(sweep_config, tmp_path):
   with open(os.path.join(point, "metrics.jsonl")) as f:
     steps = [json.loads(line)["step"] for line in f if "train_loss" in line]
   assert steps == [2, 4], "the resumed point must not redo finished steps"
+
+  # A skipped point and the sweep root are left byte for byte (mtimes too); a new shared
+  # override that would change finished points is refused before anything is written.
+  before = snapshot(root)
+  assert sweep.run_sweep(sweep_config, "grid", root, extra=TINY, only={0, 1}) == [
+    ("model.mixer-fourier", "done"),
+    ("model.mixer-ff_only", "done"),
+  ]
+  assert snapshot(root) == before
+  with pytest.raises(UserError, match=r"point model.mixer-fourier: config key optim.lr: saved"):
+    sweep.run_sweep(sweep_config, "grid", root, extra={**TINY, "optim.lr": 3e-3})
+  assert snapshot(root) == before
 
   text = write_report(root)
   rows = list(csv.DictReader(open(os.path.join(root, "summary.csv"))))

@@ -37,6 +37,7 @@ import os
 
 from fnetlab.common import config as config_lib
 from fnetlab.common.errors import UserError
+from fnetlab.common import workdir as files
 from fnetlab.common.io import read_json, write_json
 from fnetlab.train import protocol as proto
 
@@ -183,10 +184,9 @@ def trial_runs(p, budget, q: Point, steps: int, g: dict, seed: int, stage: str) 
 
 
 def best_value(workdir: str) -> tuple[float | None, int | None]:
-  path = os.path.join(workdir, "best.json")
-  if not os.path.exists(os.path.join(workdir, "results.json")) or not os.path.exists(path):
+  best = files.read_best(workdir) if files.has_results(workdir) else None
+  if best is None:
     return None, None
-  best = read_json(path)
   return best.get("value"), best.get("step")
 
 
@@ -232,7 +232,7 @@ def test_at_best(workdir: str) -> dict | None:
   _, step = best_value(workdir)
   if step is None:
     return None
-  path = os.path.join(workdir, f"eval_test_{step}.json")
+  path = files.path(workdir, files.eval_name("test", step))
   if not os.path.exists(path):
     from fnetlab.commands.eval import evaluate_workdir
 

@@ -12,8 +12,12 @@ big_vision does. A point's folder is named from its whole dotted keys and values
 workdir; a short hash is appended when a value has characters unsafe in a file name. With
 `--seeds`, each point gets one workdir per seed (`config.seed` set to it) under its folder.
 
-Finished runs (results.json at the final step) are skipped, an interrupted one resumes from its
-checkpoint, and a run that fails is recorded in its `failed.json` while the sweep goes on.
+Before any point runs, every point whose workdir already exists is checked against its
+saved config.json, as `fnetlab train` checks a resume: a key that differs (a new shared
+`--config.*` override, an edited config file) is a one-line error naming the point and the
+key, and nothing is run or written. Then finished runs are skipped untouched, an interrupted
+one resumes from its checkpoint, and a run that fails is recorded in its `failed.json` while
+the sweep goes on. sweep.json is written only when it changes (new seeds or points).
 `fnetlab report` runs at the end and aggregates over seeds.
 
 With `--tune=KEY=V1,V2,...` the sweep runs the tuning protocol instead: every point gets the
@@ -34,9 +38,9 @@ import sys
 import traceback
 
 from fnetlab.common import config as config_lib
-from fnetlab.common.errors import UserError
+from fnetlab.common import workdir as files
+from fnetlab.common.errors import Interrupted, UserError
 from fnetlab.common.flags import Flag, int_list, key_values, parse
-from fnetlab.common.io import read_json, write_json
 
 FLAGS = (
   Flag("workdir", "Root directory; one subdirectory per point (and seed).", required=True),
@@ -104,9 +108,48 @@ def train_command(config_arg: str, workdir: str, overrides: dict) -> str:
   return shlex.join(args)
 
 
-def is_done(workdir: str, steps: int) -> bool:
-  path = os.path.join(workdir, "results.json")
-  return os.path.exists(path) and read_json(path).get("step") == steps
+def check_runs(items, configs) -> list[str]:
+  """'new', 'resume' or 'finished' for every item (label, workdir, ...), from its workdir's
+  saved config (`Trainer.check_workdir`); a changed key is a UserError naming the run.
+  Workdirs without a config.json are 'new' without building anything."""
+  from fnetlab.train.trainer import ConfigMismatch, Trainer
+
+  out = []
+  for (label, workdir, *_), config in zip(items, configs, strict=True):
+    if not files.has_config(workdir):
+      out.append("new")
+      continue
+    try:
+      out.append(Trainer(config, workdir).check_workdir())
+    except ConfigMismatch as e:
+      raise UserError(f"point {label}: {e}") from None
+    except UserError:  # the run itself will fail and be recorded in its failed.json
+      out.append("resume")
+  return out
+
+
+def sweep_record(config_arg, sweep, root, grid, extra, seeds) -> dict:
+  """sweep.json's content: the config, the shared overrides, the seeds and the grid's points
+  (seeds and points already recorded are kept, so a sweep run in parts records them all).
+  A root that holds another sweep (another config, sweep or shared overrides) is an error."""
+  old = files.read_sweep(root) or {}
+  canon = lambda v: json.dumps(v, sort_keys=True, default=str)
+  for key, new in (("config", config_arg), ("sweep", sweep), ("extra", extra or {})):
+    if key in old and canon(old[key]) != canon(new):
+      raise UserError(
+        f"{files.path(root, files.SWEEP)}: this root holds the sweep with {key}={old[key]!r}; "
+        f"got {new!r}: use a new --workdir"
+      )
+  points = {p["name"]: p for p in old.get("points", [])}
+  points.update({point_name(p): dict(name=point_name(p), overrides=p) for p in grid})
+  seen = sorted(set(old.get("seeds") or ()) | set(seeds or ())) or None
+  return {
+    "config": config_arg,
+    "sweep": sweep,
+    "seeds": seen,
+    "extra": extra or {},
+    "points": list(points.values()),
+  }
 
 
 def run_point(config_arg: str, workdir: str, overrides: dict, use_subprocess: bool) -> None:
@@ -114,7 +157,11 @@ def run_point(config_arg: str, workdir: str, overrides: dict, use_subprocess: bo
     import subprocess
 
     cmd = shlex.split(train_command(config_arg, workdir, overrides))
-    subprocess.run([sys.executable, "-m", "fnetlab", *cmd[1:]], check=True)
+    proc = subprocess.run([sys.executable, "-m", "fnetlab", *cmd[1:]])
+    if proc.returncode == 130:  # Ctrl-C reached the child too
+      raise Interrupted(f"interrupted in {workdir}")
+    if proc.returncode:
+      raise subprocess.CalledProcessError(proc.returncode, cmd)
     return
   from fnetlab.train.trainer import train_and_evaluate
 
@@ -168,46 +215,44 @@ def run_grid(
     (name if seed is None else f"{name}/seed-{seed}", workdir, config_arg, overrides, i)
     for i, name, seed, workdir, overrides in selected
   ]
-  configs = [config_lib.load(config_arg, o) for *_, o, _ in items]  # validate before anything runs
+  # Everything is validated before anything runs or is written: each point's config, its
+  # match with a saved run, and the sweep root's own record.
+  configs = [config_lib.load(config_arg, o) for *_, o, _ in items]
+  checks = check_runs(items, configs)
+  record = sweep_record(config_arg, sweep, root, grid, extra, seeds)
   os.makedirs(root, exist_ok=True)
-  write_json(
-    os.path.join(root, "sweep.json"),
-    {
-      "config": config_arg,
-      "sweep": sweep,
-      "seeds": list(seeds) if seeds else None,
-      "extra": extra or {},
-      "points": [dict(name=point_name(p), overrides=p) for p in grid],
-    },
-  )
-  return run_all(items, use_subprocess, configs)
+  files.write_sweep(root, record)
+  return run_all(items, use_subprocess, configs, checks)
 
 
-def run_all(items, use_subprocess=False, configs=None):
+def run_all(items, use_subprocess=False, configs=None, checks=None):
   """Runs (or resumes) `items`, each (label, workdir, config_arg, overrides, point index);
-  finished runs are skipped and a failed one is recorded in its failed.json while the rest go
-  on. Returns [(label, status)]. `configs` are the items' loaded configs, if already loaded."""
+  every item is first checked against its saved run (`check_runs`: a changed key stops
+  everything before anything runs), finished runs are skipped untouched, and a failed one is
+  recorded in its failed.json while the rest go on. Returns [(label, status)]. `configs` and
+  `checks` are the items' loaded configs and checks, if already made."""
   if configs is None:
     configs = [config_lib.load(c, o) for _, _, c, o, _ in items]  # validate before anything runs
+  if checks is None:
+    checks = check_runs(items, configs)
   statuses = []
-  for n, ((label, workdir, config_arg, overrides, i), config) in enumerate(
-    zip(items, configs, strict=True)
+  for n, ((label, workdir, config_arg, overrides, i), check) in enumerate(
+    zip(items, checks, strict=True)
   ):
     print(f"[sweep {n + 1}/{len(items)}] point {i}: {label}", flush=True)
-    if is_done(workdir, config.train.steps):
-      print("  done already; skipped", flush=True)
+    if check == "finished":
+      print("  finished already; skipped", flush=True)
       statuses.append((label, "done"))
       continue
-    failed = os.path.join(workdir, "failed.json")
     try:
       run_point(config_arg, workdir, overrides, use_subprocess)
-      if os.path.exists(failed):
-        os.remove(failed)
+      files.clear_failed(workdir)
       statuses.append((label, "ok"))
+    except Interrupted:
+      raise
     except Exception as e:  # a failed run is recorded; the sweep goes on
-      os.makedirs(workdir, exist_ok=True)
-      write_json(
-        failed,
+      files.write_failed(
+        workdir,
         {
           "overrides": overrides,
           "error": f"{type(e).__name__}: {e}",

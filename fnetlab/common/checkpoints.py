@@ -1,9 +1,8 @@
 """Orbax checkpoints: one `CheckpointManager` per workdir (the `args=` API).
 
-Layout of a workdir:
-  config.json            the resolved config (ml_collections -> JSON)
-  checkpoints/<step>/    items: `state` (step, params, opt_state, rng) and `data` (iterator)
-  metrics.jsonl, results.json, eval_<split>_<step>.json, tb/
+A workdir's checkpoints live in `checkpoints/<step>/` (the other files of a workdir are
+named in fnetlab/common/workdir.py), each with two items: `state` (step, params, opt_state,
+rng) and `data` (the iterator state).
 
 `state` is saved with StandardSave. Restoring with a target gives back the exact sharded
 state (resume); restoring without one gives host numpy trees, which is how `init_from` and
@@ -13,7 +12,6 @@ state (resume); restoring without one gives host numpy trees, which is how `init
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import re
@@ -25,13 +23,12 @@ import numpy as np
 import orbax.checkpoint as ocp
 from orbax.checkpoint import checkpoint_managers as cm
 
+from fnetlab.common import workdir as files
 from fnetlab.common.errors import UserError
-
-CKPT_DIR = "checkpoints"
 
 
 def checkpoint_dir(workdir: str) -> str:
-  return os.path.join(os.path.abspath(workdir), CKPT_DIR)
+  return os.path.join(os.path.abspath(workdir), files.CHECKPOINTS)
 
 
 def manager(
@@ -94,8 +91,7 @@ def save_params_only(workdir: str, params: Any, config: dict) -> str:
       force=True,
     )
     mngr.wait_until_finished()
-  with open(os.path.join(workdir, "config.json"), "w") as f:
-    json.dump(config, f, indent=2, sort_keys=True)
+  files.write_config(workdir, config)
   return checkpoint_dir(workdir)
 
 
@@ -107,7 +103,7 @@ def resolve_step(mngr: ocp.CheckpointManager, step: str | int | None, workdir: s
   if step in (None, "latest"):
     return steps[-1]
   if step == "best":
-    best = read_best(workdir)
+    best = files.read_best(workdir)
     if best is None or best["step"] not in steps:
       raise UserError(f"no best checkpoint recorded in {workdir}/best.json (no evaluation yet?)")
     return best["step"]
@@ -142,14 +138,6 @@ def load_params(workdir: str, step: str | int | None = None) -> tuple[Any, int]:
   return restored["state"]["params"], step
 
 
-def read_config(workdir: str) -> dict:
-  path = os.path.join(workdir, "config.json")
-  if not os.path.exists(path):
-    raise UserError(f"{path} not found: is {workdir} an fnetlab workdir?")
-  with open(path) as f:
-    return json.load(f)
-
-
 def tree_size(tree) -> int:
   return int(sum(np.size(x) for x in jax.tree.leaves(tree)))
 
@@ -162,26 +150,6 @@ def remove_step(workdir: str, step: int) -> None:
     shutil.rmtree(bad, ignore_errors=True)
     os.rename(path, bad)
     logging.warning("moved unreadable checkpoint %s aside to %s", path, bad)
-
-
-def read_best(workdir: str) -> dict | None:
-  path = os.path.join(workdir, "best.json")
-  if not os.path.exists(path):
-    return None
-  with open(path) as f:
-    return json.load(f)
-
-
-def update_best(workdir: str, step: int, metric: str, value: float, mode: str) -> bool:
-  """Records `step` in best.json if `value` beats the recorded one. Returns True if it did."""
-  best = read_best(workdir)
-  better = best is None or (value > best["value"] if mode == "max" else value < best["value"])
-  if better:
-    tmp = os.path.join(workdir, "best.json.tmp")
-    with open(tmp, "w") as f:
-      json.dump({"step": int(step), "metric": metric, "value": float(value)}, f)
-    os.replace(tmp, os.path.join(workdir, "best.json"))
-  return better
 
 
 @contextlib.contextmanager

@@ -6,3 +6,8 @@ class UserError(ValueError):
 
   The message must name the key, file (file:line where it applies) or checkpoint involved.
   """
+
+
+class Interrupted(Exception):  # noqa: N818  an ordinary event, not an error
+  """Ctrl-C (SIGINT) stopped a command; the message says what was kept. The CLI prints it as
+  one line and exits 130, the shell's code for SIGINT."""

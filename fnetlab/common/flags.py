@@ -9,9 +9,11 @@ A command declares its flags as a tuple of `Flag`s and calls `parse(...)`:
 - `--name=value` and `--name value`; booleans also as `--name` / `--noname`.
 - `config=True` adds `--config=FILE[:arg]` and any number of `--config.<dotted.key>=<value>`
   overrides, loaded by `fnetlab.common.config.load`; `args.config` is the ConfigDict.
-- `--help` / `-h` prints the command's docstring and one line per flag, then raises `HelpShown`
-  (the dispatcher exits 0).
-- Every mistake (unknown flag, bad value, missing required flag) is a one-line UserError.
+- `--help` / `-h` prints the command's docstring and one line per flag (its default, `(required)`,
+  booleans as `--name, --noname`), then raises `HelpShown` (the dispatcher exits 0).
+- Every mistake (unknown flag, bad value, missing required flag, `--config.*` on a command that
+  takes no config) is a one-line UserError.
+- `args.given` is the set of flag names the command line set explicitly.
 - `run_main(prog, main, argv)` calls a command's `main(argv)` the way the dispatcher does
   (`--help` exits 0, a user mistake is one line and exit 2, Ctrl-C one line and exit 130);
   `run_script(main)` does the same for a script under experiments/:
@@ -25,12 +27,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from fnetlab.common import config as config_lib
-from fnetlab.common.errors import UserError
+from fnetlab.common.errors import Interrupted, UserError
 
 
 class HelpShown(Exception):  # noqa: N818  not an error: the dispatcher exits 0
@@ -62,6 +65,34 @@ class _Parser(argparse.ArgumentParser):
     raise UserError(f"{self.prog}: {message}")
 
 
+class _BoolAction(argparse.Action):
+  """`--name`, `--name=true|false`; `--noname` is registered beside it."""
+
+  def __init__(self, option_strings, dest, **kwargs):
+    super().__init__(option_strings, dest, nargs="?", const=True, type=_bool, **kwargs)
+
+  def __call__(self, parser, namespace, values, option_string=None):
+    setattr(namespace, self.dest, values)
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+  """Booleans as `--name, --noname` (not `--name [NAME]`); other flags as `--name NAME`."""
+
+  def _format_action_invocation(self, action):
+    if isinstance(action, _BoolAction):
+      name = action.option_strings[0][2:]
+      return f"--{name}, --no{name}"
+    return super()._format_action_invocation(action)
+
+
+def _usage(prog: str, flags: Sequence[Flag], config, positionals) -> str:
+  parts = [prog] + [name for name, _ in positionals or ()]
+  if config == "required":
+    parts.append("--config=FILE[:ARG]")
+  parts += [f"--{f.name}={f.name.upper()}" for f in flags if f.required]
+  return " ".join(parts + ["[flags]"])
+
+
 CONFIG_HELP = (
   "Config file[:arg], e.g. configs/lra/listops.py:mixer=fourier,runlocal; "
   "--config.<dotted.key>=<value> overrides any field (e.g. --config.train.steps=100)."
@@ -71,10 +102,12 @@ CONFIG_HELP = (
 def build_parser(
   command: str, doc: str, flags: Sequence[Flag], *, config=False, positionals=None, prog=None
 ):
+  prog = prog or f"fnetlab {command}"
   parser = _Parser(
-    prog=prog or f"fnetlab {command}",
+    prog=prog,
+    usage=_usage(prog, flags, config, positionals),
     description=(doc or "").strip(),
-    formatter_class=argparse.RawDescriptionHelpFormatter,
+    formatter_class=_Help,
     allow_abbrev=False,
     add_help=False,
   )
@@ -86,13 +119,10 @@ def build_parser(
   for name, help_text in positionals or ():
     parser.add_argument(name, help=help_text, nargs="?")
   for f in flags:
-    default_note = "" if f.default in (None, "", False) or f.multi else f" (default: {f.default!r})"
     choices_note = f" One of: {', '.join(map(str, f.choices))}." if f.choices else ""
-    text = (f.help + choices_note + default_note).replace("%", "%%")  # argparse formats help
+    text = (f.help + choices_note + _default_note(f)).replace("%", "%%")  # argparse formats help
     if f.type is bool:
-      parser.add_argument(
-        f"--{f.name}", nargs="?", const=True, default=f.default, type=_bool, help=text
-      )
+      parser.add_argument(f"--{f.name}", action=_BoolAction, default=f.default, help=text)
       parser.add_argument(
         f"--no{f.name}", dest=f.name, action="store_false", help=argparse.SUPPRESS
       )
@@ -108,6 +138,29 @@ def build_parser(
         metavar=f.name.upper(),
       )
   return parser
+
+
+def _default_note(f: Flag) -> str:
+  if f.required:
+    return " (required)"
+  if f.multi or f.default is None or f.default == "":
+    return ""
+  if f.type is bool:
+    return f" (default: {'true' if f.default else 'false'})"
+  return f" (default: {f.default!r})" if isinstance(f.default, str) else f" (default: {f.default})"
+
+
+def _given(flags: Sequence[Flag], args: Sequence[str]) -> set[str]:
+  names = {f.name for f in flags}
+  out = set()
+  for a in args:
+    if a.startswith("--"):
+      name = a[2:].partition("=")[0]
+      if name in names:
+        out.add(name)
+      elif name.startswith("no") and name[2:] in names:
+        out.add(name[2:])
+  return out
 
 
 def parse(
@@ -141,8 +194,14 @@ def parse(
   if "-h" in rest or "--help" in rest:
     parser.print_help(sys.stdout)
     raise HelpShown()
+  if overrides and not config:
+    key = next(iter(overrides))
+    raise UserError(
+      f"{prog}: --config.{key}: this command takes no config (it reads the workdir's)"
+    )
   ns = parser.parse_args(rest)
   del ns.help
+  ns.given = _given(flags, rest)
   missing = [f"--{f.name}" for f in flags if f.required and getattr(ns, f.name) in (None, "")]
   if config == "required" and not ns.config:
     missing.insert(0, "--config")
@@ -193,7 +252,8 @@ def run_main(prog: str, main: Callable, argv: Sequence[str], verbose: bool = Fal
   """`main(argv)` as a command: its return value (None: 0) is the exit status; `--help`
   (HelpShown) exits 0; a user mistake (UserError, and the file and value errors a mistake
   produces) prints `PROG: error: <first line>` on stderr and exits 2; Ctrl-C prints one line
-  and exits 130. `verbose` re-raises instead, for the traceback."""
+  (for `Interrupted`, what was kept and the command that resumes) and exits 130. `verbose`
+  re-raises instead, for the traceback."""
   try:
     return int(main(list(argv)) or 0)
   except HelpShown:
@@ -207,6 +267,12 @@ def run_main(prog: str, main: Callable, argv: Sequence[str], verbose: bool = Fal
     msg = msg[len(prefix) :] if msg.startswith(prefix) else msg
     print(f"{prefix}error: {msg}", file=sys.stderr)
     return 2
+  except Interrupted as e:
+    if verbose:
+      raise
+    again = shlex.join([*prog.split(), *list(argv)[1:]])
+    print(f"{prog}: {e}; to resume, run the same command: {again}", file=sys.stderr)
+    return 130
   except KeyboardInterrupt:
     if verbose:
       raise

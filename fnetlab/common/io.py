@@ -16,8 +16,17 @@ def write_json(path: str, obj) -> None:
 
 
 def read_json(path: str):
-  with open(path) as f:
-    return json.load(f)
+  """The JSON in `path`; a UserError naming the file if it is missing or malformed (the one
+  JSON reader: fnetlab/common/workdir.py reads a workdir's files with it)."""
+  from fnetlab.common.errors import UserError
+
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except FileNotFoundError:
+    raise UserError(f"{path}: not found") from None
+  except (OSError, ValueError) as e:
+    raise UserError(f"{path}: unreadable JSON ({e})") from None
 
 
 def git_commit() -> str:

@@ -59,9 +59,26 @@ def task_tables(runs: list[wd.Run], *, reference: bool = True, options=None) -> 
   return out
 
 
+def metrics_present(points: list[dict]) -> list[str]:
+  """The metrics a seed table can show: every validation_/test_ number some point has."""
+  names = {k[: -len("_mean")] for p in points for k in p if k.endswith("_mean")}
+  return sorted(n for n in names if n.startswith(("validation_", "test_")))
+
+
+def check_metric(points: list[dict], metric: str) -> None:
+  """UserError naming the metrics present when no point has `metric`."""
+  present = metrics_present(points)
+  if metric not in present:
+    raise UserError(
+      f"--metric={metric}: no run under the root has it; metrics: {', '.join(present) or 'none'}"
+    )
+
+
 def seed_tables(rows: list[dict], points: list[dict], baselines=(), metric=None) -> list[str]:
   """The seed table (one line per point, mean ± 95% interval) and one paired-difference
   table per baseline, as markdown sections."""
+  if metric is not None:
+    check_metric(points, metric)
   metric = metric or seeds.primary_metric(points)
   if metric is None:
     return []
@@ -133,7 +150,6 @@ def write_report(
     raise UserError(f"--workdir={root}: no runs under it (no config.json or results.json)")
   rows = [aggregate.summary_row(r) for r in runs]
   columns = aggregate.columns_of(rows)
-  tables.write_csv(os.path.join(root, "runs.csv"), rows, columns)
   groups = seeds.group(rows)
   points = seeds.point_rows(rows)
   merged = []
@@ -141,11 +157,14 @@ def write_report(
     members = groups[p["point"]]
     single = len(members) == 1 and members[0]["point"] == p["point"]
     merged.append({**members[0], **p} if single else p)
-  tables.write_csv(os.path.join(root, "summary.csv"), merged, aggregate.columns_of(merged))
   per_run = tables.markdown_table(rows, [c for c in aggregate.SHOWN if c in columns])
   has_seeds = any(len(m) > 1 for m in groups.values())
-  seed_text = seed_tables(rows, points, baselines, metric) if has_seeds or baselines else []
+  # Every table is made (and every flag checked) before anything is written.
+  wanted = has_seeds or baselines or metric
+  seed_text = seed_tables(rows, points, baselines, metric) if wanted else []
   extra = task_tables(runs, reference=reference, options={"glue": {"cola_metric": cola_metric}})
+  tables.write_csv(os.path.join(root, "runs.csv"), rows, columns)
+  tables.write_csv(os.path.join(root, "summary.csv"), merged, aggregate.columns_of(merged))
   with open(os.path.join(root, "summary.md"), "w") as f:
     f.write(f"# Summary of {root}\n\n")
     for t in seed_text:

@@ -1,46 +1,42 @@
-"""Reading what `fnetlab train`, `eval` and `sweep` leave on disk.
+"""Reading what `fnetlab train`, `eval` and `sweep` leave on disk, for the results code.
 
-A workdir holds `config.json` (the resolved config, with its `seed`), `metrics.jsonl` (one
-JSON object per log or evaluation step), `results.json` (the final metrics: `task`, `mixer`,
-`step`, `params`, `validation`, `test`, `best`, ...), `eval_<split>_<step>.json` from
-`fnetlab eval`, and, for a sweep point that raised, `failed.json`. A sweep root holds
-`sweep.json` (each point's name and overrides) beside one workdir per point.
-
-`find_workdirs(root)` finds every workdir under a root at any depth (a GLUE root of one
-workdir per task next to sweep roots of one workdir per learning rate, say), and `read_run`
-turns one into a `Run`. A broken file is a UserError naming it.
+The files themselves (config.json, metrics.jsonl, results.json, history.jsonl,
+eval_<split>_<step>.json, failed.json, sweep.json) are named, read and written by
+fnetlab/common/workdir.py alone; this module finds the workdirs under a report root
+(`find_workdirs`, at any depth: a GLUE root of one workdir per task next to sweep roots of one
+workdir per learning rate, say) and turns each into a `Run` (`read_run`). A broken file is a
+UserError naming it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 
+from fnetlab.common import workdir as files
 from fnetlab.common.errors import UserError
-
-CONFIG = "config.json"
-RESULTS = "results.json"
-METRICS = "metrics.jsonl"
-FAILED = "failed.json"
-SWEEP = "sweep.json"
-_MARKERS = (CONFIG, RESULTS, FAILED, METRICS)
-_NOT_RUNS = {"checkpoints", "tb"}  # folders inside a workdir
-
-
-def read_json(path: str):
-  """The JSON in `path`; UserError naming the file if it is missing or malformed."""
-  try:
-    with open(path) as f:
-      return json.load(f)
-  except FileNotFoundError:
-    raise UserError(f"{path}: not found") from None
-  except (OSError, ValueError) as e:
-    raise UserError(f"{path}: unreadable JSON ({e})") from None
+from fnetlab.common.workdir import (  # noqa: F401  re-exported for the results modules
+  CONFIG,
+  FAILED,
+  METRICS,
+  RESULTS,
+  SWEEP,
+  is_workdir,
+  read_eval,
+  read_json,
+  read_metrics,
+  read_results,
+)
 
 
-def is_workdir(path: str) -> bool:
-  return any(os.path.exists(os.path.join(path, m)) for m in _MARKERS)
+def read_config(workdir: str) -> dict:
+  """config.json of a run, or {} when it has none."""
+  return files.read_config(workdir, required=False)
+
+
+def read_sweep(root: str) -> dict[str, dict]:
+  """Point name -> overrides, from `root/sweep.json`; {} when `root` is not a sweep root."""
+  return files.sweep_points(root)
 
 
 def find_workdirs(root: str) -> list[str]:
@@ -52,57 +48,11 @@ def find_workdirs(root: str) -> list[str]:
     return [root]
   found = []
   for dirpath, dirnames, _ in os.walk(root):
-    dirnames[:] = sorted(d for d in dirnames if d not in _NOT_RUNS)
+    dirnames[:] = sorted(d for d in dirnames if d not in files.INNER_FOLDERS)
     if dirpath != root and is_workdir(dirpath):
       found.append(dirpath)
       dirnames[:] = []  # a workdir's own folders are not runs
   return sorted(found)
-
-
-def read_results(workdir: str) -> dict:
-  """results.json of a finished run; UserError if there is none."""
-  path = os.path.join(workdir, RESULTS)
-  if not os.path.isfile(path):
-    raise UserError(f"{path}: no results.json (has `fnetlab train` finished in this workdir?)")
-  results = read_json(path)
-  if not isinstance(results, dict):
-    raise UserError(f"{path}: not a results.json (expected a JSON object)")
-  return results
-
-
-def read_config(workdir: str) -> dict:
-  """config.json of a run, or {} when it has none."""
-  path = os.path.join(workdir, CONFIG)
-  return read_json(path) if os.path.isfile(path) else {}
-
-
-def read_metrics(workdir: str) -> list[dict]:
-  """metrics.jsonl as a list of {step, ...}; [] when absent; a torn last line is skipped."""
-  path = os.path.join(workdir, METRICS)
-  if not os.path.isfile(path):
-    return []
-  out = []
-  with open(path) as f:
-    for line in f:
-      try:
-        out.append(json.loads(line))
-      except ValueError:  # a run killed mid-write leaves a partial last line
-        continue
-  return out
-
-
-def read_eval(workdir: str, split: str, step) -> dict | None:
-  """The metrics `fnetlab eval --split=<split>` wrote for `step`, or None."""
-  path = os.path.join(workdir, f"eval_{split}_{step}.json")
-  return read_json(path).get("metrics") if os.path.isfile(path) else None
-
-
-def read_sweep(root: str) -> dict[str, dict]:
-  """Point name -> overrides, from `root/sweep.json`; {} when `root` is not a sweep root."""
-  path = os.path.join(root, SWEEP)
-  if not os.path.isfile(path):
-    return {}
-  return {p["name"]: p.get("overrides", {}) for p in read_json(path).get("points", [])}
 
 
 @dataclasses.dataclass
@@ -147,12 +97,12 @@ def read_run(workdir: str, root: str | None = None) -> Run:
   overrides = sweep_overrides(workdir, root)
   config = read_config(workdir)
   seed = config.get("seed")
-  if os.path.isfile(os.path.join(workdir, FAILED)):
-    failed = read_json(os.path.join(workdir, FAILED))
+  failed = files.read_failed(workdir)
+  if failed is not None:
     seed = seed if seed is not None else (failed.get("overrides") or {}).get("seed")
     error = str(failed.get("error", ""))
     return Run(workdir, point, "failed", {}, config, overrides, error, seed)
-  if os.path.isfile(os.path.join(workdir, RESULTS)):
+  if files.has_results(workdir):
     return Run(workdir, point, "ok", read_results(workdir), config, overrides, seed=seed)
   return Run(workdir, point, "incomplete", {}, config, overrides, seed=seed)
 

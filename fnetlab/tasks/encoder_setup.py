@@ -39,10 +39,10 @@ def _init_config(config) -> dict | None:
   architecture written back into config.model at training time then stands)."""
   if not config.get("init_from"):
     return None
-  from fnetlab.common import checkpoints
+  from fnetlab.common import workdir as files
 
   try:
-    return checkpoints.read_config(config.init_from)
+    return files.read_config(config.init_from)
   except UserError:
     return None
 

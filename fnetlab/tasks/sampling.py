@@ -143,10 +143,11 @@ class Sampler:
 def load_sampler(workdir: str, step="latest", **sampler_kwargs):
   """(Sampler, vocab, restored step) for a workdir written by `fnetlab train` on the lm task."""
   from fnetlab.common import checkpoints
+  from fnetlab.common import workdir as files
   from fnetlab.data import lm
   from fnetlab.models import spec_from_config
 
-  config = checkpoints.read_config(workdir)
+  config = files.read_config(workdir)
   if config.get("task") != "lm":
     raise UserError(f"{workdir}/config.json: task={config.get('task')!r}; sampling needs task 'lm'")
   data = ml_collections.ConfigDict(config["data"])

@@ -8,6 +8,7 @@ the tests alike:
   state, metrics = trainer.train_step(state, trainer.batch(step))
   trainer.evaluate(state["params"], "validation")
   trainer.run()                             # train / resume to config.train.steps
+  trainer.run(on_step=fn)                   # fn(step) after every step: pace or stop a run
 
 - `Trainer.train_step` is THE train step: the pure `train_step` below with the model,
   optimiser, schedule, loss and accumulation count bound by functools.partial, jitted once with
@@ -22,11 +23,21 @@ the tests alike:
   so a non-finite loss is caught before anything is saved).
 - The data order is a pure function of (seed, step) (`Trainer.batch`), so the checkpointed
   iterator state is the step and a resumed run is bit-identical.
+- A workdir's record is the truth (`Trainer.check_workdir`): config.json holds the resolved
+  config; a resume whose config differs in a key that can change the result is refused
+  before anything is written; only the keys in `RESUMABLE_KEYS` may change, each change
+  appended to history.jsonl; a finished run is never touched again, and a longer
+  `train.steps` on it is the explicit `extend=True` (`fnetlab train --extend`).
+- `results.json` keeps compilation apart: `compile_s` is the train step's compile time and
+  `train_steps_per_sec` counts warm steps only (no compile, evaluation or checkpoint time).
+- Ctrl-C stops a run with `Interrupted` (one line naming the last checkpoint; the CLI exits
+  130); the run resumes from that checkpoint, bit-identical.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import time
@@ -42,8 +53,8 @@ from jax.experimental import multihost_utils
 
 from fnetlab import tasks
 from fnetlab.common import checkpoints
-from fnetlab.common.errors import UserError
-from fnetlab.common.io import write_json
+from fnetlab.common import workdir as files
+from fnetlab.common.errors import Interrupted, UserError
 from fnetlab.data.sources import eval_batches, local_slice, train_indices
 from fnetlab.nn import attention
 from fnetlab.train import optim
@@ -58,7 +69,17 @@ from fnetlab.train.sharding import (
   with_mesh,
 )
 
-_STEP_DELAY = float(os.environ.get("FNETLAB_TEST_SLOW_STEP", "0") or 0)
+#: Config keys a resumed run may change: they set how often the run logs, saves and how it
+#: batches evaluation, never what it trains or what it measures. Each change is appended to
+#: the workdir's history.jsonl. `train.steps` may grow only with `extend=True`.
+RESUMABLE_KEYS = (
+  "train.log_every",
+  "train.checkpoint_every",
+  "train.keep_checkpoints",
+  "train.async_checkpoints",
+  "train.eval_batch_size",
+  "train.profile_steps",
+)
 
 
 global_norm = (
@@ -79,6 +100,10 @@ def check_finite(host: list[dict], last_step: int, note: str = "") -> None:
         f"non-finite loss or gradient at step {last_step - len(host) + i + 1}; stopped"
         + (f". {note}" if note else "")
       )
+
+
+class ConfigMismatch(UserError):
+  """A resumed (or skipped) run's config differs from its workdir's in a key that matters."""
 
 
 def train_step(state, batch, *, model, tx, schedule, loss_fn, accum):
@@ -341,7 +366,11 @@ class Trainer:
 
   # ----------------------------------------------------------------------------- evaluation
 
-  def evaluate(self, params, split: str) -> dict:
+  def evaluate(self, params, split: str, max_examples: int | None = None) -> dict:
+    """Metrics of `params` on `split`: its first `max_examples` examples (default
+    `train.max_eval_examples`; -1: the whole split)."""
+    if max_examples is None:
+      max_examples = self.config.train.max_eval_examples
     src = self.task.splits.get(split)
     if src is None:
       raise UserError(
@@ -349,7 +378,7 @@ class Trainer:
       )
     bs = self.config.train.eval_batch_size
     outs, weights = [], []
-    for batch in eval_batches(src, bs, self.config.train.max_eval_examples):
+    for batch in eval_batches(src, bs, max_examples):
       local = {k: v[local_slice(bs)] for k, v in batch.items()}
       pred = self.predict_step(params, global_batch(local, self.mesh))
       pred = multihost_utils.process_allgather(pred, tiled=True)
@@ -369,15 +398,99 @@ class Trainer:
     idx = train_indices(len(src), self.config.seed, step, size)[local_slice(size)]
     return global_batch(src.batch(idx), self.mesh)
 
-  def run(self) -> dict:
+  # ----------------------------------------------------------------------------- the record
+
+  def resolved_config(self) -> dict:
+    """The config as trained, for config.json: every model key the config leaves None (the
+    dimensions a `size` gives, say) filled with the built model's value."""
+    out = self.config.to_dict()
+    spec = getattr(self.task.model, "spec", None)
+    for key, value in (out.get("model") or {}).items():
+      if value is None and getattr(spec, key, None) is not None:
+        out["model"][key] = getattr(spec, key)
+    return out
+
+  def check_workdir(self, extend: bool = False) -> str:
+    """'new', 'resume' or 'finished' for this config in `self.workdir`; nothing is written.
+
+    A workdir with a config.json must match this config in every key but `RESUMABLE_KEYS`,
+    and in `train.steps` unless `extend` (which may only lengthen the run); anything else
+    is a ConfigMismatch naming the key with its saved and new values."""
+    workdir = self.workdir
+    if workdir is None or not files.has_config(workdir):
+      return "new"
+    saved = files.read_config(workdir)
+    raw = self.config.to_dict().get("model") or {}
+    changes = [
+      (key, old, new)
+      for key, old, new in files.config_changes(saved, self.resolved_config())
+      # a config.json from before dimensions were resolved: None there is the same default
+      if not (old is None and key.startswith("model.") and raw.get(key[6:], 0) is None)
+    ]
+    where = files.path(workdir, files.CONFIG)
+    blocking = [c for c in changes if c[0] not in RESUMABLE_KEYS and c[0] != "train.steps"]
+    if blocking:
+      key, old, new = blocking[0]
+      more = f" (and {len(blocking) - 1} more key(s))" if len(blocking) > 1 else ""
+      raise ConfigMismatch(
+        f"config key {key}: saved {old!r} in {where}, new {new!r}{more}; a resumed run must "
+        "keep its config: use the saved value or a new --workdir"
+      )
+    steps = next((c for c in changes if c[0] == "train.steps"), None)
+    done = files.has_results(workdir) and files.read_results(workdir).get("step") == int(
+      saved.get("train", {}).get("steps", -1)
+    )
+    if steps is not None:
+      _, old, new = steps
+      if not extend or int(new) < int(old):
+        hint = "pass --extend to train on" if int(new) > int(old) else "a run cannot be shortened"
+        raise ConfigMismatch(
+          f"config key train.steps: saved {old!r} in {where}, new {new!r}; {hint} (or use a "
+          "new --workdir)"
+        )
+      return "resume"
+    return "finished" if done else "resume"
+
+  def _record_start(self, status: str, start: int) -> None:
+    """Writes config.json and history.jsonl for a run that (re)starts at `start`."""
+    workdir, new = self.workdir, self.resolved_config()
+    if status == "new" or not files.has_config(workdir):
+      files.write_config(workdir, new)
+      files.append_history(workdir, "start", step=start)
+      return
+    saved = files.read_config(workdir)
+    for key, old, value in files.config_changes(saved, new):
+      if key == "train.steps":
+        files.append_history(workdir, "extend", step=start, saved=old, new=value)
+      elif key in RESUMABLE_KEYS:
+        files.append_history(workdir, "change", step=start, key=key, saved=old, new=value)
+    if saved != json.loads(json.dumps(new, default=str)):
+      files.write_config(workdir, new)
+    files.append_history(workdir, "resume", step=start)
+
+  # ----------------------------------------------------------------------------- training
+
+  def run(self, *, extend: bool = False, on_step=None) -> dict:
     """Trains (resuming from the workdir's latest checkpoint) to `train.steps`, evaluating and
-    checkpointing on schedule; writes config.json, metrics.jsonl and results.json."""
+    checkpointing on schedule; writes config.json, history.jsonl, metrics.jsonl and
+    results.json, and returns the results. A finished run is left as it is: one line is
+    printed and its saved results returned (`extend=True` lets a longer `train.steps`
+    continue it). `on_step(step)` is called after every step (outside the timed region),
+    e.g. to pace a run or stop it by raising KeyboardInterrupt."""
     cfg, workdir = self.config, self.workdir
     if workdir is None:
       raise ValueError("Trainer.run() needs a workdir: Trainer(config, workdir)")
+    is_main = jax.process_index() == 0
+    status = self.check_workdir(extend)  # before anything in the workdir is written
+    self.status = status
+    if status == "finished":
+      results = files.read_results(workdir)
+      if is_main:
+        print(f"finished at step {results['step']}; nothing to do ({workdir})", flush=True)
+      return results
     t = cfg.train
     t_start = time.perf_counter()
-    is_main = jax.process_index() == 0
+    os.makedirs(workdir, exist_ok=True)
     mngr = checkpoints.manager(
       workdir,
       keep=t.keep_checkpoints,
@@ -392,12 +505,19 @@ class Trainer:
     elif is_main:
       print(f"resuming from step {start} ({checkpoints.checkpoint_dir(workdir)})", flush=True)
     if is_main:
-      write_json(os.path.join(workdir, "config.json"), cfg.to_dict())
+      self._record_start(status, start)
     n_params = checkpoints.tree_size(self.abstract_state["params"])
     logger = MetricLogger(workdir, total=t.steps, initial=start, enabled=is_main)
-    pending, t_last, s_last, train_time = [], time.perf_counter(), start, 0.0
-    profiler = StepProfiler(parse_steps(t.get("profile_steps")), os.path.join(workdir, "profile"))
-    val_metrics = {}
+    profiler = StepProfiler(parse_steps(t.get("profile_steps")), files.path(workdir, files.PROFILE))
+    val_metrics, compile_s, first_step_s, step_fn = {}, None, None, self.train_step
+    if start < t.steps:  # compiled ahead of the loop, so no step's time includes compilation
+      t_compile = time.perf_counter()
+      step_fn = self.train_step.lower(state, self.batch(start)).compile()
+      compile_s = time.perf_counter() - t_compile
+    # The speed counts warm steps: the session's first step (first execution, allocations)
+    # is timed on its own as `first_step_s`.
+    pending, t_last, s_last, train_time = [], time.perf_counter(), start + 1, 0.0
+    saved_step = start if start else None
 
     def flush(step):
       nonlocal pending, t_last, s_last, train_time
@@ -410,32 +530,33 @@ class Trainer:
       mean = {k: float(np.mean([m[k] for m in host])) for k in host[0]}
       elapsed = time.perf_counter() - t_last
       train_time += elapsed
-      mean["steps_per_sec"] = (step - s_last) / max(elapsed, 1e-9)
+      if step > s_last:  # (a log of the session's first step alone has no warm step)
+        mean["steps_per_sec"] = (step - s_last) / max(elapsed, 1e-9)
       logger.log(step, mean)
       pending, t_last, s_last = [], time.perf_counter(), step
 
+    step = start
     try:
       for step in range(start, t.steps):
         with profiler.step(step + 1) as keep:  # train.profile_steps (fnetlab/train/profile.py)
-          state, metrics = self.train_step(state, self.batch(step))
+          state, metrics = step_fn(state, self.batch(step))
           keep((state, metrics))
         pending.append(metrics)
-        if _STEP_DELAY:  # test hook: slows steps so a test can SIGKILL mid-run
-          time.sleep(_STEP_DELAY)
         s = step + 1
+        if step == start:
+          jax.block_until_ready(state)
+          first_step_s = time.perf_counter() - t_last
+          t_last = time.perf_counter()
         do_eval = s % t.eval_every == 0 or s == t.steps
         do_ckpt = s % t.checkpoint_every == 0 or s == t.steps
         if s % t.log_every == 0 or do_eval or do_ckpt:
           flush(s)
+        t_pause = time.perf_counter()  # evaluation, checkpoints and on_step are not training
         if do_eval:
-          t_eval = time.perf_counter()
           val_metrics = self.evaluate(state["params"], "validation")
           logger.log(s, {f"val_{k}": v for k, v in val_metrics.items()}, progress=False)
           if is_main and t.best_metric in val_metrics:
-            checkpoints.update_best(
-              workdir, s, t.best_metric, val_metrics[t.best_metric], t.best_mode
-            )
-          t_last += time.perf_counter() - t_eval  # evaluation does not count as training time
+            files.update_best(workdir, s, t.best_metric, val_metrics[t.best_metric], t.best_mode)
         if do_ckpt:
           mngr.save(
             s,
@@ -445,31 +566,53 @@ class Trainer:
             ),
             metrics=val_metrics if do_eval and t.best_metric in val_metrics else None,
           )
+          saved_step = s
+        if on_step is not None:
+          on_step(s)
+        t_last += time.perf_counter() - t_pause
       mngr.wait_until_finished()
+    except KeyboardInterrupt:
+      if is_main:
+        files.append_history(workdir, "interrupted", step=step, checkpoint=saved_step)
+      where = checkpoints.checkpoint_dir(workdir)
+      kept = (
+        f"the last checkpoint is step {saved_step} in {where}"
+        if saved_step
+        else "no checkpoint was saved yet, so the run will start again from step 0"
+      )
+      raise Interrupted(f"interrupted during step {step + 1}; {kept}") from None
     finally:
       profiler.close()
       mngr.wait_until_finished()
       logger.close()
 
+    if not val_metrics and "validation" in self.task.splits:  # resumed at the last step
+      val_metrics = self.evaluate(state["params"], "validation")
     test_metrics = self.evaluate(state["params"], "test") if "test" in self.task.splits else {}
+    trained = t.steps - start
+    warm = trained - 1  # every step of the session but its first
     results = {
       "task": self.task.name,
       "mixer": cfg.model.mixer,
       "step": int(state["step"]),
       "params": n_params,
-      "train_steps_per_sec": (t.steps - start) / train_time if train_time else None,
+      "compile_s": compile_s,
+      "first_step_s": first_step_s,
+      "train_steps": trained,  # steps of this session (the speed is of its warm steps)
+      "train_steps_per_sec": warm / train_time if warm > 0 and train_time else None,
       "validation": val_metrics,
       "test": test_metrics,
-      "best": checkpoints.read_best(workdir),
+      "best": files.read_best(workdir),
       "wall_time_s": time.perf_counter() - t_start,
     }
     if is_main:
-      write_json(os.path.join(workdir, "results.json"), results)
+      files.write_results(workdir, results)
+      files.append_history(workdir, "finished", step=results["step"])
     return results
 
 
-def train_and_evaluate(config, workdir: str) -> dict:
-  """`fnetlab train`: validates the config, then trains / resumes in `workdir`."""
+def train_and_evaluate(config, workdir: str, *, extend: bool = False, on_step=None) -> dict:
+  """`fnetlab train`: validates the config, then trains / resumes in `workdir` (see
+  `Trainer.run`)."""
   trainer = Trainer(config, workdir)  # validates everything before the workdir is touched
-  os.makedirs(workdir, exist_ok=True)
-  return trainer.run()
+  return trainer.run(extend=extend, on_step=on_step)
