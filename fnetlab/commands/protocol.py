@@ -36,8 +36,8 @@ import dataclasses
 import os
 
 from fnetlab.common import config as config_lib
-from fnetlab.common.errors import UserError
 from fnetlab.common import workdir as files
+from fnetlab.common.errors import UserError
 from fnetlab.common.io import read_json, write_json
 from fnetlab.train import protocol as proto
 
