@@ -241,7 +241,7 @@ def run_all(items, use_subprocess=False, configs=None, checks=None):
   ):
     print(f"[sweep {n + 1}/{len(items)}] point {i}: {label}", flush=True)
     if check == "finished":
-      print("  finished already; skipped", flush=True)
+      print("  done already; skipped", flush=True)
       statuses.append((label, "done"))
       continue
     try:
