@@ -279,8 +279,9 @@ def test_config_json_holds_the_resolved_model(cache, tmp_path):
 
 
 def test_steps_per_sec_counts_warm_steps_only(cache, tmp_path):
-  """results.json's speed against the same trainer's warm steps timed here: compilation
-  (seconds for this model, against milliseconds per step) would make it many times lower."""
+  """results.json's speed against the same trainer's warm steps timed here (the median of
+  three timings): compilation (seconds for this model, against milliseconds per step) would
+  make it many times lower."""
   import jax
 
   from fnetlab.train.trainer import Trainer
@@ -301,8 +302,9 @@ def test_steps_per_sec_counts_warm_steps_only(cache, tmp_path):
         jax.device_get(metrics)  # the run syncs at every log step
     jax.block_until_ready(state)
     times.append(time.perf_counter() - t0)
-  warm = n / min(times)
-  assert warm / 3 < res["train_steps_per_sec"] < warm * 3, (res, warm)
+  warm = n / sorted(times)[1]
+  # A shared machine's load moves both figures; compilation would move the run's by ~30x.
+  assert warm / 6 < res["train_steps_per_sec"] < warm * 6, (res, warm)
   assert res["train_steps_per_sec"] > 3 * n / (res["compile_s"] + n / warm)
 
 
