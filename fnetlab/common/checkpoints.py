@@ -153,15 +153,19 @@ def remove_step(workdir: str, step: int) -> None:
 
 
 @contextlib.contextmanager
-def quiet_io():
+def quiet_io(grace: float = 1.0):
   """Silences what Orbax/TensorStore print while reading a damaged checkpoint.
 
   They write tracebacks and store dumps to stderr (some from C++, so below Python's
-  sys.stderr) before raising; the caller turns the exception into one line. The file
-  descriptor is restored afterwards whatever happens.
+  sys.stderr) before raising; the caller turns the exception into one line. After a failed
+  read, TensorStore's reader threads still finish the requests the failure orphaned and
+  report each one into Orbax's closed event loop ('RuntimeError: Event loop is closed'), so
+  on failure stderr stays silenced for `grace` seconds more. The file descriptor is restored
+  afterwards whatever happens.
   """
   import sys
   import tempfile
+  import time
 
   sys.stderr.flush()
   saved = os.dup(2)
@@ -171,6 +175,9 @@ def quiet_io():
     logging.disable(logging.CRITICAL)
     try:
       yield
+    except Exception:
+      time.sleep(grace)
+      raise
     finally:
       sys.stderr.flush()
       os.dup2(saved, 2)

@@ -349,7 +349,8 @@ class Trainer:
       try:
         if saved is None:
           raise ValueError("unreadable metadata")
-        return self.restore(mngr, step)
+        with checkpoints.quiet_io():  # a damaged one: one warning line, not a dump
+          return self.restore(mngr, step)
       except Exception as e:  # orbax/tensorstore raise many types for damaged files
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
         logging.warning("checkpoint at step %d is unreadable (%s)", step, first)
