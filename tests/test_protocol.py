@@ -75,6 +75,11 @@ def test_overlapping_final_seeds_exit_2_with_one_line(tmp_path, capsys):
   assert len(err) == 1 and "--final_seeds shares seed(s) 1" in err[0]
   assert not os.path.exists(tmp_path / "r")
   assert cli.main(["fnetlab", "sweep", f"--config={DIGITS}", "--workdir=x", "--spt"]) == 2
+  assert cli.main(["fnetlab", "sweep", f"--config={DIGITS}", "--workdir=x", "--baselines=a"]) == 2
+  assert cli.main([*argv[:5], "--seeds=0", "--final_seeds=1", "--spt_share=0.3"]) == 2
+  err = capsys.readouterr().err
+  assert "--spt is a flag of the tuning protocol" in err and "give --spt too" in err
+  assert not os.path.exists("x") and not os.path.exists(tmp_path / "r")
 
 
 def test_step_overrides_scale_the_schedule_and_keep_every_evaluation():

@@ -60,15 +60,17 @@ FLAGS = (
     "With --tune: budgets to tune at, in steps (200,2000), seconds (60s) or FLOPs (1e12flops).",
   ),
   Flag("spt", "With --tune: also self-pretrain then fine-tune, side by side.", False, bool),
-  Flag("spt_share", "With --spt: the pretraining's share of each budget's steps.", 0.5, float),
+  Flag(
+    "spt_share",
+    "With --spt: the pretraining's share of each budget's steps (default 0.5).",
+    type=float,
+  ),
   Flag(
     "spt_mask_rate",
     "With --spt: masking rate (default: the task's, docs/comparisons.md).",
     type=float,
   ),
-  Flag(
-    "baselines", "With --tune: comma-separated mixers for the paired verdicts.", "fourier,ff_only"
-  ),
+  Flag("baselines", "With --tune: mixers for the paired verdicts (default fourier,ff_only)."),
 )
 
 
@@ -273,7 +275,7 @@ def main(argv) -> int:
   spec = args.config_spec
   if args.tune:
     return tune_main(args, spec, only, extra, seeds, argv)
-  for name in ("final_seeds", "budgets", "spt_mask_rate"):
+  for name in ("final_seeds", "budgets", "spt_share", "spt_mask_rate", "baselines"):
     if getattr(args, name) is not None:
       raise UserError(f"--{name} is a flag of the tuning protocol: give --tune too")
   if args.spt:
@@ -305,18 +307,21 @@ def tune_main(args, spec, only, extra, seeds, argv) -> int:
     final_seeds=int_list(args.final_seeds or "", "--final_seeds"),
     budgets=proto.parse_budgets(args.budgets) if args.budgets else None,
     spt=args.spt,
-    spt_share=args.spt_share,
+    spt_share=0.5 if args.spt_share is None else args.spt_share,
     spt_mask_rate=args.spt_mask_rate,
     only=only,
     extra=extra,
     use_subprocess=args.subprocess,
-    baselines=tuple(b for b in args.baselines.split(",") if b),
+    baselines=tuple(b for b in (args.baselines or "fourier,ff_only").split(",") if b),
     command=shlex.join(["fnetlab", "sweep", *argv[1:]]),
     points_of=points,
     name_of=point_name,
     execute=run_all,
   )
   proto.check_seeds(p.seeds, p.final_seeds)
+  for name in ("spt_share", "spt_mask_rate"):
+    if getattr(args, name) is not None and not args.spt:
+      raise UserError(f"--{name} is a flag of self-pretraining: give --spt too")
   if args.spt:
     proto.spt_split(2, p.spt_share)  # checks the share before anything runs
   if args.list:
