@@ -118,6 +118,11 @@ def test_pathfinder_writes_the_official_layout(tmp_path, capsys):
     (["pathfinder", "--out=x", "--resolution=48"], "resolution"),
     (["pathfinder", "--out=x", "--difficulty=extreme"], "difficulty"),
     (["listops", "--out=x", "--num_train=-1"], "num_train"),
+    (
+      ["listops", "--out=x", "--resolution=64"],
+      "--resolution is not a flag of `fnetlab data listops`",
+    ),
+    (["pathfinder", "--out=x", "--max_depth=3"], "--max_depth is not a flag"),
   ],
 )
 def test_bad_flags_are_user_errors(args, message):

@@ -162,6 +162,6 @@ def test_run_skip_resume_fail_and_report(sweep_config, tmp_path):
     x for x in text.splitlines() if x.startswith("| model.mixer-attention_model.num_heads-3 |")
   )
   assert "| failed |" in failed_line
-  assert "## LRA" in text and "| fourier | " in text and "FNet (paper)" in text
+  assert "## LRA" in text and "| fourier (reduced) | " in text and "FNet (paper)" in text
   for name in ("summary.md", "curves.png", "pareto.png"):
     assert os.path.getsize(os.path.join(root, name)) > 0

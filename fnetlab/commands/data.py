@@ -124,6 +124,16 @@ def main(argv) -> int:
   if args.dataset not in SUBCOMMANDS:
     got = args.dataset or "nothing"
     raise UserError(f"usage: fnetlab data {{{'|'.join(SUBCOMMANDS)}}} ...; got {got}")
+  # A flag documented as another data set's ("pathfinder: ...") is refused, not ignored.
+  other = [
+    f"--{f.name}"
+    for f in FLAGS
+    if f.name in args.given
+    and f.help.split(":")[0] in SUBCOMMANDS
+    and f.help.split(":")[0] != args.dataset
+  ]
+  if other:
+    raise UserError(f"{other[0]} is not a flag of `fnetlab data {args.dataset}` (see --help)")
   if args.dataset in GENERATED:
     if not args.out:
       raise UserError(f"fnetlab data {args.dataset}: missing required flag(s): --out")

@@ -49,7 +49,10 @@ def summary_row(run: Run) -> dict:
     return row
   r = run.results
   row.update(task=r.get("task"), mixer=r.get("mixer"), step=r.get("step"), params=r.get("params"))
-  row["steps_per_sec"] = round(r.get("train_steps_per_sec") or 0.0, 3)
+  speed = r.get("train_steps_per_sec")  # warm steps only; None when none was timed
+  row["steps_per_sec"] = None if speed is None else round(speed, 3)
+  if r.get("compile_s") is not None:
+    row["compile_s"] = round(r["compile_s"], 2)
   row["wall_time_s"] = round(r.get("wall_time_s") or 0.0, 1)
   for split in ("validation", "test"):
     for k, v in (r.get(split) or {}).items():

@@ -4,7 +4,11 @@
 `test`) and config.json (a hybrid model is its own row) and returns a markdown table of test
 accuracy in percent. Where several workdirs share a (model, task) cell, as in a
 learning-rate sweep, the one with the best validation accuracy gives the cell, the usual
-protocol. The average is over the five tasks of the FNet paper's average (Path-X excluded, as
+protocol: a cell is then that one run (one seed, one setting), not a mean over seeds (the
+seed table of `fnetlab report` gives the means), and the note under the table says so. A row
+whose runs trained for fewer steps than the full LRA protocol (`PROTOCOL_STEPS`, the step
+counts of configs/lra/*.py without `runlocal`) is labelled `(reduced)`: such CPU-scale runs
+are not comparable with the paper's rows beside them. The average is over the five tasks of the FNet paper's average (Path-X excluded, as
 there) and is marked with the number of tasks present when some are missing. Pathfinder at
 another resolution (`pathfinder64`, ...) gets a column of its own. Reference rows: Lee-Thorp
 et al. 2021 (arXiv 2105.03824), Table 5. `fnetlab report` prints this table whenever LRA runs
@@ -30,6 +34,15 @@ TASKS = {
   "image": "Image",
   "pathfinder": "Pathfinder",
   "pathx": "Path-X",
+}
+#: Training steps of the full protocol per task (configs/lra/*.py without `runlocal`).
+PROTOCOL_STEPS = {
+  "listops": 5000,
+  "text": 20000,
+  "retrieval": 5000,
+  "image": 35000,
+  "pathfinder": 62400,
+  "pathx": 500000,
 }
 AVERAGED = ("listops", "text", "retrieval", "image", "pathfinder")  # the FNet paper's average
 #: FNet paper, LRA test accuracy (%); Path-X: FNet fails, the Transformer row has no entry.
@@ -68,7 +81,9 @@ def read_result(workdir: str) -> dict:
     ) from None
   val = (res.get("validation") or {}).get("accuracy")
   label = model_label(mixer, wd.read_config(workdir))
-  return {"task": task, "label": label, "test": test, "validation": val}
+  full = PROTOCOL_STEPS.get(task, PROTOCOL_STEPS["pathfinder"])  # pathfinder64, ...
+  reduced = int(res.get("step") or 0) < full
+  return {"task": task, "label": label, "test": test, "validation": val, "reduced": reduced}
 
 
 def collect(workdirs: Iterable[str], strict: bool = True) -> dict[tuple[str, str], dict]:
@@ -106,8 +121,10 @@ def lra_table(workdirs: Iterable[str], strict: bool = True, reference: bool = Tr
   extra = sorted({t for _, t in cells} - set(TASKS))  # e.g. pathfinder64
   columns = list(TASKS)[:-1] + extra + ["pathx"]
   by_label: dict[str, dict] = {}
+  reduced = {label for (label, _), cell in cells.items() if cell.get("reduced")}
   for (label, task), cell in cells.items():
-    by_label.setdefault(label, {})[task] = 100.0 * cell["test"]
+    shown = f"{label} (reduced)" if label in reduced else label
+    by_label.setdefault(shown, {})[task] = 100.0 * cell["test"]
   named = sorted(by_label.items()) + (list(PAPER_ROWS.items()) if reference else [])
   rows = [
     {"model": label, **{t: fmt(row.get(t), ".2f", missing="—") for t in columns}}
@@ -115,4 +132,9 @@ def lra_table(workdirs: Iterable[str], strict: bool = True, reference: bool = Tr
     for label, row in named
   ]
   headers = {t: TASKS.get(t, t) for t in columns}
-  return markdown_table(rows, ["model", *columns, "avg"], headers)
+  note = (
+    "\nEach fnetlab cell is one run: of the runs of a (model, task) cell, the one with the best "
+    "validation accuracy (not a mean over seeds). (reduced): trained for fewer steps than the "
+    "full LRA protocol (a CPU-scale run), not comparable with the paper's rows.\n"
+  )
+  return markdown_table(rows, ["model", *columns, "avg"], headers) + (note if cells else "")

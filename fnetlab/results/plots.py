@@ -34,9 +34,9 @@ def _label(runs: list[wd.Run], point: str) -> str:
   return f"{name} (n={n})" if n > 1 else name
 
 
-def _band(ax, series: list[dict], label: str, marker=None):
+def _band(ax, series: list[dict], label: str, marker=None, bounds=None):
   """Mean line over the series (step -> value dicts) at the steps all of them have, and the
-  95% Student-t band where there are two or more."""
+  95% Student-t band where there are two or more, clipped to `bounds` (an accuracy's [0, 1])."""
   steps = sorted(set.intersection(*(set(s) for s in series))) if series else []
   if not steps:
     return
@@ -46,6 +46,9 @@ def _band(ax, series: list[dict], label: str, marker=None):
   if len(series) > 1:
     lo = [m - (h or 0.0) for m, h in stats]
     hi = [m + (h or 0.0) for m, h in stats]
+    if bounds is not None:
+      lo = [max(v, bounds[0]) for v in lo]
+      hi = [min(v, bounds[1]) for v in hi]
     ax.fill_between(steps, lo, hi, color=line.get_color(), alpha=0.2)
 
 
@@ -71,7 +74,8 @@ def curves(runs: list[wd.Run], path: str) -> str:
     _band(ax_train, [t for t in train if t], label)
     if val_key:
       val = [{e["step"]: e[val_key] for e in logs[id(r)] if val_key in e} for r in members]
-      _band(ax_val, [v for v in val if v], label, marker="o")
+      bounds = (0.0, 1.0) if val_key.endswith("accuracy") else None
+      _band(ax_val, [v for v in val if v], label, marker="o", bounds=bounds)
   ax_train.set_ylabel("training loss (every log step)")
   ax_val.set_ylabel(f"{val_key or 'validation'} (every evaluation)")
   for ax in (ax_train, ax_val):
@@ -97,13 +101,14 @@ def pareto(points: list[dict], path: str) -> str | None:
   plt = _pyplot()
   fig, ax = plt.subplots(figsize=(6, 4.5))
   for p in ok:
-    x, y = p["steps_per_sec_mean"], p["test_accuracy_mean"]
-    ax.errorbar(x, y, yerr=p.get("test_accuracy_ci95"), fmt="o", capsize=3)
+    x, y = p["steps_per_sec_mean"], 100.0 * p["test_accuracy_mean"]  # % as in the tables
+    half = p.get("test_accuracy_ci95")
+    ax.errorbar(x, y, yerr=None if half is None else 100.0 * half, fmt="o", capsize=3)
     ax.annotate(
       p.get("mixer") or p["point"], (x, y), fontsize=8, xytext=(3, 3), textcoords="offset points"
     )
-  ax.set_xlabel("train steps/s (higher is faster)")
-  ax.set_ylabel("test accuracy")
+  ax.set_xlabel("train steps/s, warm steps (higher is faster)")
+  ax.set_ylabel("test accuracy (%)")
   ax.set_title("means over seeds; bars: 95% Student-t intervals of the accuracy", fontsize=9)
   ax.grid(alpha=0.3)
   return _save(fig, path)
