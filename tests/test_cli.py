@@ -46,6 +46,26 @@ def test_every_command_answers_help_with_its_flags(command, capsys):
     assert flag.help.split()[0] in out  # with its description
 
 
+def test_help_shows_defaults_booleans_and_required_flags(capsys):
+  assert cli.main(["fnetlab", "sample", "--help"]) == 0
+  out = " ".join(capsys.readouterr().out.split())
+  assert "--top_k TOP_K Sample among the k likeliest tokens; 0 = all. (default: 0)" in out
+  assert cli.main(["fnetlab", "sweep", "--help"]) == 0
+  out = capsys.readouterr().out
+  assert out.startswith("usage: fnetlab sweep --config=FILE[:ARG] --workdir=WORKDIR [flags]")
+  flat = " ".join(out.split())
+  assert "--list, --nolist Print the runs" in flat and "[LIST]" not in out
+  assert "one subdirectory per point (and seed). (required)" in flat
+
+
+def test_config_override_on_a_command_without_config_is_an_error(capsys):
+  for command in ("eval", "sample", "report"):
+    argv = ["fnetlab", command, "--workdir=w", "--config.train.max_eval_examples=-1"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "takes no config" in err
+
+
 def test_help_in_a_fresh_process_exits_zero():
   r = run_cli("train", "--help")
   assert r.returncode == 0 and "--workdir" in r.stdout and "--config" in r.stdout

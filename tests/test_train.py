@@ -231,7 +231,8 @@ def test_resume_after_sigkill_or_sigint_is_bit_identical(cache, tmp_path):
 def test_rerun_of_a_finished_run_changes_no_file(cache, tmp_path):
   workdir = tmp_path / "w"
   args = train_args(workdir, "mixer=fourier,runlocal", "--config.train.steps=2")
-  cli(args, cache)
+  first = cli(args, cache)
+  assert "step 2/2: train_loss=" in first.stderr and "\r" not in first.stderr  # a log, no bar
   before = snapshot(workdir)
   out = cli(args, cache)
   assert out.stdout.strip().splitlines() == [f"finished at step 2; nothing to do ({workdir})"]
