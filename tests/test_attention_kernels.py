@@ -195,7 +195,7 @@ def test_select_kernel_rejects_unknown_mask_kind():
 
 
 def _bf16_model_call(dropout):
-  model = Attention(num_heads=4, causal=True, dtype=jnp.bfloat16, dropout_rate=0.1)
+  model = Attention(num_heads=4, causal=True, dtype=jnp.bfloat16, attention_dropout=0.1)
   x = jnp.ones((2, 256, 64), jnp.float32)
   mask = jnp.arange(256)[None] < jnp.array([[256], [200]])
   params = jax.eval_shape(model.init, jax.random.key(0), x, mask)
@@ -255,7 +255,7 @@ def test_attention_module_kernels_agree():
     for kernel in ("explicit", "blocked", "xla", "auto"):
       outs[kernel] = Attention(num_heads=3, causal=True, kernel=kernel).apply(params, x, mask)
     for kernel in ("explicit", "blocked"):  # the same fused dropout mask on both paths
-      m = Attention(num_heads=3, dropout_rate=0.2, kernel=kernel)
+      m = Attention(num_heads=3, attention_dropout=0.2, kernel=kernel)
       outs[f"{kernel}_drop"] = m.apply(params, x, mask, deterministic=False, rngs=rngs)
   for kernel in ("blocked", "xla", "auto"):
     np.testing.assert_allclose(outs[kernel], outs["explicit"], atol=1e-5, err_msg=kernel)

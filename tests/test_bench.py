@@ -67,7 +67,7 @@ def test_bench_step_is_the_train_step(tmp_path, monkeypatch):
     "train.async_checkpoints": "false",
   }
   config = config_lib.load(CONFIG, overrides)
-  cfg = timing.train_config(config, timing.resolve_variant("fourier", config), 8, 4, "float32")
+  cfg = timing.row_config(config, timing.label_overrides(config, "fourier"), 8, 4, "float32")
   assert cfg.task == "synthetic" and cfg.model.max_len == 8 and cfg.train.batch_size == 4
   assert cfg.optim.to_dict() == config.optim.to_dict()
   assert cfg.train.grad_accum == 2 and cfg.mesh.to_dict() == config.mesh.to_dict()
@@ -118,7 +118,7 @@ def test_help_lists_every_flag(capsys):
 
 def test_synthetic_task_is_deterministic_and_real(tmp_path):
   config = config_lib.load(CONFIG, TINY_MODEL)
-  cfg = timing.train_config(config, timing.resolve_variant("attention", config), 16, 4, "float32")
+  cfg = timing.row_config(config, timing.label_overrides(config, "attention"), 16, 4, "float32")
   a, b = synthetic.build(cfg), synthetic.build(cfg)
   for split in ("train", "validation"):
     for key, value in a.splits[split].arrays.items():

@@ -162,7 +162,7 @@ LAYERS = {
   "nn": 1,
   "mixers": 2,
   "models": 3,
-  "config": 3,  # the config skeleton for configs/*.py (validates mixer options)
+  "config": 1,  # the config skeleton for configs/*.py: plain data, imports only common
   "convert": 4,
   "tasks": 4,
   "train": 5,

@@ -27,7 +27,9 @@ import pytest
 from flax import linen as nn
 
 from fnetlab import mixers
-from fnetlab.models import LRA_ENCODER, Classifier, Decoder, DualClassifier, spec_from_config
+from fnetlab.common.errors import UserError
+from fnetlab.config import LRA_ENCODER
+from fnetlab.models import Classifier, Decoder, DualClassifier, spec_from_config
 from fnetlab.models.layers import build_blocks
 from fnetlab.train import optim
 
@@ -174,7 +176,7 @@ def test_attention_drops_its_probabilities():
   that reads head 0, dim 0 make every output the sum of one row of dropped probabilities:
   1 in evaluation, 2 * kept / n in training at rate 0.5."""
   n = 32
-  att = mixers.get("attention", num_heads=2, dropout_rate=0.5)
+  att = mixers.get("attention", num_heads=2, attention_dropout=0.5)
   x = jnp.asarray(rand(2, n, 8))
   v = randomise(jax.eval_shape(att.init, jax.random.PRNGKey(0), x))
   for name in ("query", "key", "value"):
@@ -192,17 +194,19 @@ def test_attention_drops_its_probabilities():
 
 def test_every_attention_layer_gets_the_model_attention_dropout():
   """The attention baseline, the hybrid layers of an FNet model, LSRA's attention half and the
-  worker layer all take model.attention_dropout; the mixer's explicit option still wins."""
+  worker layer all take model.attention_dropout, the one home of the attention dropout (a mixer
+  option of that name is refused, naming the model key); a whole block's `dropout_rate` is the
+  model's residual dropout."""
   a = 0.1
   plain = block_of(spec("attention", attention_dropout=a))
-  assert plain.mixer.dropout_rate == a
+  assert plain.mixer.attention_dropout == a
   hybrid = build_blocks(spec("fourier", num_layers=4, hybrid="top", attention_dropout=a))
-  assert [getattr(b.mixer, "dropout_rate", None) for b in hybrid] == [None, None, a, a]
-  assert block_of(spec("lsra", attention_dropout=a)).mixer.dropout_rate == a
+  assert [getattr(b.mixer, "attention_dropout", None) for b in hybrid] == [None, None, a, a]
+  assert block_of(spec("lsra", attention_dropout=a)).mixer.attention_dropout == a
   worker = build_blocks(spec("worker", norm="pre", attention_dropout=a, dropout_rate=0.2))[0]
   assert (worker.attention_dropout, worker.dropout_rate) == (a, 0.2)
-  explicit = spec("attention", attention_dropout=a, mixer_options={"dropout_rate": 0.3})
-  assert block_of(explicit).mixer.dropout_rate == 0.3
+  with pytest.raises(UserError, match="model.attention_dropout"):
+    spec("attention", mixer_options={"attention_dropout": 0.3})
 
 
 @pytest.mark.parametrize("lra", [False, True])
@@ -247,7 +251,7 @@ def test_fnet_configs_build_the_fnet_encoder(path):
   assert (s.norm, s.ln_eps, s.init_scheme, s.attention_bias) == ("post", 1e-12, "fnet", True)
   assert not s.drops_mixer_output and not s.ffn_inner_dropout
   assert s.attention_dropout == 0.1 and s.embed_norm and s.embed_projection and s.pooler_dense
-  rates = [getattr(b.mixer, "dropout_rate", None) for b in build_blocks(s)]
+  rates = [getattr(b.mixer, "attention_dropout", None) for b in build_blocks(s)]
   assert rates == [None] * (s.num_layers - 2) + [0.1, 0.1]
 
 
@@ -302,7 +306,7 @@ def lra_attention_spec(task, **kw):
     dict(
       LRA_ENCODER,
       mixer="attention",
-      mixer_options={"qkv_dim": qkv},
+      qkv_dim=qkv,
       num_layers=layers,
       d_model=d,
       d_ff=mlp,
@@ -421,7 +425,7 @@ def test_only_the_mixing_sublayer_changes_between_lra_models(mixer):
 
 
 def test_lra_encoder_values():
-  """The LRA encoder switches in every LRA config (models/config.py LRA_ENCODER)."""
+  """The LRA encoder switches in every LRA config (fnetlab/config.py LRA_ENCODER)."""
   s = spec("fourier", lra=True)
   assert (s.norm, s.final_norm, s.ln_eps, s.activation) == ("pre", "layer", 1e-6, "gelu")
   assert s.drops_mixer_output and s.ffn_inner_dropout
@@ -624,12 +628,12 @@ TASK_TINY = {
   },
   "text": {"model.max_len": 33},
   "retrieval": {"model.max_len": 32},
-  "image": {"attention.qkv_dim": None},
-  "pathfinder": {"attention.qkv_dim": None, "data.generate.num": 10, "data.generate.workers": 1},
+  "image": {"model.size": "tiny"},  # the tiny size: Q/K/V as wide as d_model
+  "pathfinder": {"model.size": "tiny", "data.generate.num": 10, "data.generate.workers": 1},
   # Path-X's code path at 32x32: 128x128 images take long to generate and 16k-token steps
   # long to run, and nothing in the model depends on the resolution but the length.
   "pathx": {
-    "attention.qkv_dim": None,
+    "model.size": "tiny",
     "data.resolution": 32,
     "data.generate.num": 10,
     "data.generate.workers": 1,

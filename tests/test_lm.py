@@ -254,10 +254,12 @@ def naive_greedy(task, params, prompt, steps):
   ],
 )
 def test_greedy_sampling_equals_exact_recomputation(mixer, options, text_dir):
+  options = dict(options)
+  rope = options.pop("rope", True)
   c = tiny_config(mixer, text_dir, **options)
   c.model.num_layers = 1
-  if options.get("rope") is False:
-    c.model.positions = "learned"  # the KV cache must then offset the learned positions
+  c.model.rope = rope  # without RoPE, positions='auto' gives attention a learned table,
+  # which the KV cache must then offset
   task = lm.build(c)
   params = init(task, seed=2)
   spec = task.model.spec

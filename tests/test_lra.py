@@ -15,6 +15,8 @@ from fnetlab.common.errors import UserError
 from fnetlab.data import lra as data_lra
 from fnetlab.data import pathfinder, tfds_source
 from fnetlab.data.data_error import DataError
+from fnetlab.models import spec_from_config
+from fnetlab.models.layers import build_blocks
 from fnetlab.tasks import lra
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -54,12 +56,13 @@ EXTRA = {  # positions, dropout, attention dropout, clip, tokens per sequence (i
 def test_official_hyperparameters(task):
   c = get_config(task)
   layers, d, qkv, d_ff, heads, batch, steps, lr, schedule, warmup, wd, pooling = OFFICIAL[task]
-  m, o, t = c.model, c.optim, c.train
+  m, o, t = spec_from_config(c.model), c.optim, c.train  # the model as built
   assert (m.num_layers, m.d_model, m.d_ff, m.num_heads) == (layers, d, d_ff, heads)
+  assert (m.qkv_dim or m.d_model) == qkv
   assert (t.batch_size, t.steps, o.schedule, o.warmup_steps) == (batch, steps, schedule, warmup)
   assert o.lr == pytest.approx(lr, rel=1e-9)
   assert (o.weight_decay, o.b1, o.b2, o.eps) == (wd, 0.9, 0.98, 1e-9)
-  assert m.pooling == pooling and m.head_hidden == -1 and not m.pooler_dense
+  assert m.resolved_pooling == pooling and m.head_hidden == d_ff and not m.pooler_dense
   positions, dropout, att_dropout, clip, length = EXTRA[task]
   assert (m.positions, m.dropout_rate, o.clip_norm, m.max_len) == (positions, dropout, clip, length)
   assert m.attention_dropout == att_dropout
@@ -72,29 +75,29 @@ def test_official_hyperparameters(task):
     False,
     False,
   )
-  if task == "listops":
-    return
-  # qkv_dim reaches an attention mixer, and only it.
-  spec = lra.model_spec(get_config(task, "mixer=attention"), vocab_size=300, num_classes=2)
-  assert dict(spec.mixer_options).get("qkv_dim", d) == qkv
-  assert lra.model_spec(c, vocab_size=300, num_classes=2).mixer_options == ()
 
 
 def test_attention_settings_follow_a_mixer_override():
+  """qkv_dim and the attention dropout are model fields: a mixer switched on the command line
+  gets them, and a qkv_dim given as a mixer option is refused, naming the model key."""
   c = get_config("image")  # built for fourier, then switched on the command line
   c.model.mixer = "attention"
-  spec = lra.model_spec(c, vocab_size=257, num_classes=10)
-  assert dict(spec.mixer_options) == {"qkv_dim": 64} and spec.attention_dropout == 0.2
-  c = get_config("image", "mixer=attention,qkv_dim=32")  # an explicit option wins
-  assert dict(lra.model_spec(c, vocab_size=257, num_classes=10).mixer_options)["qkv_dim"] == 32
-  c = get_config("image", "mixer=worker")  # the worker layer takes attention_dropout itself
-  assert lra.model_spec(c, vocab_size=257, num_classes=10).mixer_options == ()
+  spec = spec_from_config(c.model)
+  assert build_blocks(spec)[0].mixer.qkv_dim == 64 and spec.attention_dropout == 0.2
+  c = get_config("image", "mixer=attention")
+  c.model.qkv_dim = 32  # an explicit dimension wins over the size's
+  assert build_blocks(spec_from_config(c.model))[0].mixer.qkv_dim == 32
+  with pytest.raises(UserError, match="model.qkv_dim"):
+    spec_from_config(get_config("image", "mixer=attention,qkv_dim=32").model)
+  spec = spec_from_config(get_config("image", "mixer=worker").model)
+  assert build_blocks(spec)[0].attention_dropout == 0.2  # the worker layer takes it too
 
 
 def test_runlocal_shrinks_everything():
   for task in TASKS:
     c = get_config(task, "runlocal")
     assert c.model.size == "tiny" and c.model.d_model is None and c.train.steps <= 400
+    assert spec_from_config(c.model).qkv_dim is None
     if task in ("pathfinder", "pathx"):
       assert c.data.generate.num <= 4000
 

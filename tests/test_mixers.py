@@ -574,9 +574,33 @@ def test_bad_option_values_raise_at_call(name, options, match):
     jax.eval_shape(mixers.get(name, **options).init, jax.random.PRNGKey(0), rand(1, 8, D))
 
 
-def test_model_defaults_only_reach_mixers_that_take_them():
-  defaults = dict(num_heads=4, d_ff=64, dtype=jnp.float32)
-  assert mixers.get("attention", model_defaults=defaults).num_heads == 4
-  assert mixers.get("attention", model_defaults=defaults, num_heads=2).num_heads == 2
-  assert mixers.get("worker", model_defaults=defaults).d_ff == 64
-  mixers.get("fourier", model_defaults=defaults)  # no num_heads field: not an error
+def test_model_plumbing_only_reaches_mixers_that_take_it():
+  model = dict(num_heads=4, d_ff=64, dtype=jnp.float32)
+  assert mixers.get("attention", model=model).num_heads == 4
+  assert mixers.get("attention", model=model, num_heads=2).num_heads == 2
+  assert mixers.get("worker", model=model).d_ff == 64
+  mixers.get("fourier", model=model)  # no num_heads field: not an error
+
+
+def test_user_options_and_plumbing_are_disjoint():
+  """The written contract (fnetlab/mixers/base.py): plumbing fields are never user options;
+  attention_dropout is the attention-probability dropout wherever a mixer has attention, and
+  dropout_rate only ever a whole block's residual dropout."""
+  plumbing = {"dtype", "init_scheme", "dropout_impl", "num_heads", "causal", "decode"}
+  for name in mixers.names():
+    assert not mixers.option_names(name) & (plumbing | mixers.MODEL_FIELDS), name
+    assert mixers.option_names(name) <= mixers.field_names(name)
+  for name in ("attention", "lsra", "worker"):
+    assert "attention_dropout" in mixers.field_names(name), name
+  assert [n for n in mixers.names() if "dropout_rate" in mixers.field_names(n)] == ["worker"]
+  assert mixers.is_block("worker")
+  assert mixers.option_names("attention") == {"gate", "kernel"}
+  assert mixers.option_names("worker") == {
+    "interval",
+    "gate",
+    "conv_kernel",
+    "update_nonworkers",
+    "use_bias",
+  }
+  with pytest.raises(ValueError, match="a model setting \\(model.attention_dropout\\)"):
+    mixers.check_options("lsra", {"attention_dropout": 0.1})

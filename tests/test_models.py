@@ -15,6 +15,7 @@ import pytest
 from flax import linen as nn
 
 from fnetlab import mixers
+from fnetlab.common.errors import UserError
 from fnetlab.models import (
   Classifier,
   Decoder,
@@ -277,7 +278,7 @@ def test_decoder_accepts_exactly_the_causal_mixers(tiny_spec, mixer):
   "mixer,extra",
   [
     ("attention", {}),
-    ("attention", dict(mixer_options=dict(rope=True, gate="elementwise"), positions="none")),
+    ("attention", dict(rope=True, mixer_options=dict(gate="elementwise"), positions="none")),
     ("spectral", {}),
     ("lsra", {}),
     ("worker", dict(positions="none")),
@@ -352,7 +353,7 @@ def test_classifier_ignores_appended_padding(tiny_spec, mixer, pooling, random_i
   [
     (dict(rope=True), "none", 1),
     ({}, "learned", 1),
-    (dict(rope=True, gate="headwise"), "sinusoidal", 4),
+    (dict(rope=True, mixer_options=dict(gate="headwise")), "sinusoidal", 4),
   ],
 )
 def test_kv_cache_decoding_matches_full_sequence(
@@ -360,9 +361,7 @@ def test_kv_cache_decoding_matches_full_sequence(
 ):
   """Decoding with the KV cache (a prompt of `prefill` tokens at once, then one token at a
   time) reproduces the full-sequence logits with the same params."""
-  spec = tiny_spec(
-    mixer="attention", mixer_options=options, positions=positions, num_layers=2, norm="pre"
-  )
+  spec = tiny_spec(mixer="attention", positions=positions, num_layers=2, norm="pre", **options)
   assert supports_decode(spec)
   x = ids(2, 10)
   full_model = Decoder(spec)
@@ -440,14 +439,18 @@ def test_spec_from_config():
     ({"hybrid": "sideways"}, "model.hybrid"),
     ({"activation": "swish"}, "model.activation"),
     ({"pooling": "max"}, "model.pooling"),
+    ({"mixer": "worker", "mixer_options": {"intervl": 3}}, "model.mixer_options"),
+    ({"mixer": "attention", "mixer_options": {"num_heads": 3}}, "model.num_heads"),
+    ({"mixer": "fourier", "causal": True}, "cannot be causal"),
+    ({"mixer": "spectral", "causal": True, "mixer_options": {"mode": "fixed"}}, "not causal"),
   ],
 )
 def test_spec_from_config_errors(cfg, match):
-  with pytest.raises(ValueError, match=match):
+  with pytest.raises(UserError, match=match) as e:
     spec_from_config(cfg)
+  assert "\n" not in str(e.value)
 
 
 def test_unknown_mixer_in_model_lists_names(tiny_spec):
-  spec = tiny_spec(mixer="fnet")
   with pytest.raises(ValueError, match="valid mixers: attention"):
-    jax.eval_shape(Classifier(spec).init, jax.random.PRNGKey(0), {"inputs": ids(1, 4)})
+    tiny_spec(mixer="fnet")

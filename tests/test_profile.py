@@ -30,7 +30,7 @@ TINY_MODEL = {
 
 def tiny_train_config(**train):
   config = config_lib.load(CONFIG, TINY_MODEL)
-  cfg = timing.train_config(config, timing.resolve_variant("fourier", config), 8, 2, "float32")
+  cfg = timing.row_config(config, timing.label_overrides(config, "fourier"), 8, 2, "float32")
   cfg.train.update(
     steps=3, log_every=1, eval_every=3, checkpoint_every=3, async_checkpoints=False, **train
   )

@@ -86,6 +86,7 @@ def test_points_and_names():
     sweep.point_name({"model.mixer": "worker", "model.pooling": "mean"})
     == "model.mixer-worker_model.pooling-mean"
   )
+  assert grid[-1] == {"model.mixer": "worker"}  # its pooling is the worker's own (mean)
   assert sweep.point_name({"optim.lr": 0.001}) == "optim.lr-0.001"
   names = [sweep.point_name(p) for p in grid]
   assert len(set(names)) == len(names)
@@ -114,9 +115,9 @@ def test_list_prints_train_commands(capsys, tmp_path):
   lines = capsys.readouterr().out.strip().splitlines()
   assert len(lines) == 8
   idx, name, cmd = lines[7].split("\t")
-  assert idx == "7" and name == "model.mixer-worker_model.pooling-mean"
+  assert idx == "7" and name == "model.mixer-worker"
   assert cmd.startswith("fnetlab train --config=") and "--config.model.mixer=worker" in cmd
-  assert f"--workdir={tmp_path}/model.mixer-worker_model.pooling-mean" in cmd
+  assert f"--workdir={tmp_path}/model.mixer-worker" in cmd
 
 
 def test_run_skip_resume_fail_and_report(sweep_config, tmp_path):

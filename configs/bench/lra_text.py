@@ -1,84 +1,71 @@
-"""Bench config: the LRA Text encoder (4 layers, d 256, d_ff 1024, 4 heads, byte vocabulary).
+"""Bench config: the LRA Text dimensions (4 layers, d 256, d_ff 1024, 4 heads, byte vocabulary).
 
-The dimensions and optimiser are LRA's official Text config (as configs/lra/text.py); every
-mixer is benchmarked in this same classifier, with `fnetlab train`'s own train step. Launch (the issue's full grid; CPU runs use shorter lists, see
+An ordinary train config of the `synthetic` task (random ids, fnetlab/tasks/synthetic.py)
+with a `bench` section: `fnetlab bench` sets each row's mixer (or variant), length and batch as
+overrides and times this config's own train step. The dimensions (size `small`) and optimiser
+are LRA's official Text config (as configs/lra/text.py); every mixer is benchmarked in this
+same classifier. Launch (the issue's full grid; CPU runs use shorter lists, see
 reports/bench/lra_text/bench.md for the exact command each report came from):
 
   fnetlab bench --config=configs/bench/lra_text.py \
     --mixers=fourier,attention,spectral,spectral_elastic,lsra,ff_only,linear \
     --seq_lens=256,512,1024,2048,4096,8192 --batch=8 --out=reports/bench/lra_text
 
-Args (`configs/bench/lra_text.py:bf16`): `bf16` sets dtype=bfloat16 (the GPU setting).
+Every mixer runs in its defaults: `spectral` is the seeds' fixed SpectralMixer (parameters grow
+with N) and `fourier` the real-input FFT path (the CPU/GPU default).
+
+Args (`configs/bench/lra_text.py:bf16`): `bf16` sets model.dtype=bfloat16 (the GPU setting);
+mixer= and size= as in every config, plus any option of the chosen mixer.
 """
 
-import ml_collections
-
-from fnetlab.config import base
+from fnetlab.config import base, parse_arg
 
 
 def get_config(arg=None):
-  args = set((arg or "").split(","))
-  config = ml_collections.ConfigDict()
-  config.task = "classify"  # Classifier + cross-entropy; 'lm' benches a causal Decoder
-  config.model = ml_collections.ConfigDict(
-    dict(
-      size="small",  # fills any dimension left 0 below
-      num_layers=4,  # LRA Text: 4 layers
-      d_model=256,  # LRA Text: d 256 (qkv 256)
-      d_ff=1024,  # LRA Text: FFN 1024
-      num_heads=4,  # LRA Text: 4 heads (used by attention / lsra)
-      vocab_size=257,  # bytes + 1 (0 is padding)
-      type_vocab_size=0,  # LRA has no token types
-      positions="learned",  # the table grows with N: each model is built for its length
-      pooling="cls",  # LRA pools the first token
-      pooler_dense=False,  # LRA has no tanh pooler ...
-      head_hidden=1024,  # ... but a Dense(d_ff)-ReLU head before the logits
-      num_classes=2,  # IMDB sentiment
-      dropout_rate=0.1,  # LRA Text dropout
-      dtype="float32",  # activation dtype; --dtype overrides
-    )
-  )
-  # Options per mixer name, applied to every label that uses that mixer.
-  config.mixer_options = ml_collections.ConfigDict(
-    dict(
-      spectral=dict(mode="fixed"),  # the seeds' SpectralMixer (params grow with N)
-      fourier=dict(impl="fft"),  # the real-input FFT path (the CPU/GPU default)
-    )
-  )
-  # Extra labels for --mixers: a mixer name plus its options / model-field overrides.
-  config.variants = ml_collections.ConfigDict(
-    dict(
-      spectral_elastic=dict(mixer="spectral", mode="elastic"),  # params constant in N
-      fourier_dft=dict(mixer="fourier", impl="dft"),  # the official TPU matmul path
-      fnet_hybrid=dict(mixer="fourier", hybrid="top", hybrid_layers=2),  # attention on top 2
-      # flax's threefry dropout masks instead of the counter hash (docs/performance.md)
-      fourier_threefry=dict(mixer="fourier", dropout_impl="threefry"),
-      ff_only_threefry=dict(mixer="ff_only", dropout_impl="threefry"),
-      # the explicit N x N attention instead of the platform's default kernel (docs/attention.md)
-      attention_explicit=dict(mixer="attention", kernel="explicit"),
-    )
-  )
-  config.mixers = "fourier,attention,spectral,spectral_elastic,lsra,ff_only,linear"  # --mixers
-  config.seq_lens = "256,512,1024,2048,4096,8192"  # --seq_lens
-  config.batch = 8  # --batch: the issue's goal table uses B=8 at N=512
-  config.warmup = 2  # untimed steps after compiling
-  config.repeats = 10  # timed steps; the median is reported
-  config.max_seconds_per_row = 60.0  # fewer repeats for rows slower than this
-  config.dtype = "bfloat16" if "bf16" in args else "float32"  # --dtype
-  config.notes = ()  # extra lines for the bench.md header
-  config.seed = 0  # init, dropout and the random ids
+  values, mixer_options = parse_arg(arg, {"mixer": "fourier", "size": "small", "bf16": False})
+  c = base("synthetic", values, mixer_options)
+  c.data.kind = "classify"  # Classifier + cross-entropy; 'lm' benches a causal Decoder
+  c.data.num_examples = 0  # rows per split; 0: train.batch_size (the bench sets it)
+  c.data.seq_len = 0  # ids per row; 0: model.max_len (the bench sets both to N)
 
-  # The train step's settings, as configs/lra/text.py (the skeleton's keys, fnetlab/config.py).
-  skeleton = base("synthetic", {}, {})
-  config.optim = skeleton.optim
-  config.optim.lr = 0.05 / 8000**0.5  # LRA: 0.05 * rsqrt(warmup) at the end of warmup
-  config.optim.schedule = "rsqrt"
-  config.optim.warmup_steps = 8000
-  config.optim.weight_decay = 0.1
-  config.optim.b1, config.optim.b2, config.optim.eps = 0.9, 0.98, 1e-9
-  config.optim.clip_norm = 0.0  # the official text trainer does not clip
-  config.train = skeleton.train  # train.batch_size is replaced by --batch / config.batch
-  config.train.steps = 20000  # the schedule's horizon
-  config.train.grad_accum = 1  # micro-batches per step
-  config.mesh = skeleton.mesh  # data x fsdp device mesh
-  return config
+  # size small = LRA Text: 4 layers, d 256 (qkv 256), FFN 1024, 4 heads
+  c.model.vocab_size = 257  # bytes + 1 (0 is padding)
+  c.model.type_vocab_size = 0  # LRA has no token types
+  c.model.positions = "learned"  # the table grows with N: each model is built for its length
+  c.model.pooling = "cls"  # LRA pools the first token
+  c.model.pooler_dense = False  # LRA has no tanh pooler ...
+  c.model.head_hidden = 1024  # ... but a Dense(d_ff)-ReLU head before the logits
+  c.model.num_classes = 2  # IMDB sentiment
+  c.model.dropout_rate = 0.1  # LRA Text dropout
+  c.model.dtype = "bfloat16" if values["bf16"] else "float32"  # --dtype overrides
+
+  # The train step's settings, as configs/lra/text.py.
+  c.optim.lr = 0.05 / 8000**0.5  # LRA: 0.05 * rsqrt(warmup) at the end of warmup
+  c.optim.schedule = "rsqrt"
+  c.optim.warmup_steps = 8000
+  c.optim.weight_decay = 0.1
+  c.optim.b1, c.optim.b2, c.optim.eps = 0.9, 0.98, 1e-9
+  c.optim.clip_norm = 0.0  # the official text trainer does not clip
+  c.train.steps = 20000  # the schedule's horizon (train.batch_size is the bench's --batch)
+
+  c.bench = dict(
+    mixers="fourier,attention,spectral,spectral_elastic,lsra,ff_only,linear",  # --mixers
+    seq_lens="256,512,1024,2048,4096,8192",  # --seq_lens
+    batch=8,  # --batch: the issue's goal table uses B=8 at N=512
+    warmup=2,  # untimed steps after compiling
+    repeats=10,  # timed steps; the median is reported
+    max_seconds_per_row=60.0,  # fewer repeats for rows slower than this
+    notes=(),  # extra lines for the bench.md header
+    # Extra labels for --mixers: config overrides, nested by key.
+    variants=dict(
+      spectral_elastic=dict(model=dict(mixer="spectral", mixer_options=dict(mode="elastic"))),
+      fourier_dft=dict(model=dict(mixer="fourier", mixer_options=dict(impl="dft"))),  # TPU path
+      fnet_hybrid=dict(model=dict(mixer="fourier", hybrid="top", hybrid_layers=2)),
+      # flax's threefry dropout masks instead of the counter hash (docs/performance.md)
+      fourier_threefry=dict(model=dict(mixer="fourier", dropout_impl="threefry")),
+      ff_only_threefry=dict(model=dict(mixer="ff_only", dropout_impl="threefry")),
+      # the explicit N x N attention instead of the platform's default kernel (docs/attention.md)
+      attention_explicit=dict(model=dict(mixer="attention", mixer_options=dict(kernel="explicit"))),
+    ),
+  )
+  return c

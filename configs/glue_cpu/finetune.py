@@ -33,13 +33,13 @@ def get_config(arg=None):
   )
   if values["task"] not in TASKS:
     raise UserError(f"config arg task={values['task']!r}; valid: {', '.join(TASKS)}")
-  c = base("glue", {"size": "tiny"}, mixer_options)
+  c = base("glue", values, mixer_options)
   steps = int(values["steps"])
   c.init_inherit = True  # the encoder (and tokenizer) of init_from
   c.model.dropout_rate = 0.1  # f_net's fine-tuning dropout
   c.model.max_len = 128  # replaced by init_from's
 
-  c.data.task = values["task"]  # fnetlab.tasks.glue.OFFLINE
+  c.data.task = values["task"]  # fnetlab.data.glue_tasks.OFFLINE
   c.data.dir = ""  # empty: the data cache (`fnetlab data snli|sentiment`)
   c.data.source = "files"
   c.data.dev_size = 2000  # snli: validation pairs carved from train (= the pretraining's)

@@ -32,8 +32,10 @@ MODELS = {  # the paper's names -> model overrides
 
 
 def get_config(arg=None):
-  values, mixer_options = parse_arg(arg, {"mixer": "fourier", "steps": 2000, "lr": 1e-3})
-  c = base("pretrain", {**values, "size": "tiny"}, mixer_options)
+  values, mixer_options = parse_arg(
+    arg, {"mixer": "fourier", "size": "tiny", "steps": 2000, "lr": 1e-3}
+  )
+  c = base("pretrain", values, mixer_options)
   steps = int(values["steps"])
   c.model.num_layers = 4  # deep enough for a hybrid layout to differ from all-attention
   c.model.d_model = 64

@@ -11,31 +11,27 @@ offline Shakespeare corpus (fnetlab/data/shakespeare.py) with a 90/10 split.
 
 Args: mixer=attention|worker|spectral|lsra|ff_only, size=tiny|small|base|large (small = the
 reference dims), runlocal (block 128, tiny model, 300 steps on CPU), plus any option of the
-mixer (gate=elementwise, interval=8, kernel_size=15, ...).
+mixer (gate=elementwise, interval=8, kernel_size=15, ...). `:mixer=X` is the same model as
+`--config.model.mixer=X`: nothing here depends on the mixer.
 
-Positions, a choice the seed leaves open for its baseline: attention gets RoPE and no
-absolute position table, like the WorkerTransformer (RoPE inside its attention), so those
-two differ only in what the seed changed; spectral, lsra and ff_only have no positional
-signal of their own and get a learned table. `--config.data.block_size` also sets
-`model.max_len` (a FieldReference).
+  fnetlab sweep --config=configs/lm/shakespeare.py:runlocal --sweep=mixers --workdir=runs/lm
+
+Positions, a choice the seed leaves open for its baseline: every attention layer uses RoPE
+(`model.rope`), and `model.positions='auto'` gives no absolute position table to a mixer that
+encodes positions itself (RoPE attention; the WorkerTransformer, RoPE inside its attention), so
+those two differ only in what the seed changed; spectral, lsra and ff_only have no positional
+signal of their own and get a learned table. The worker's interval is its own default (k=4, the
+seed's) and the spectral mixer runs in its causal mode (both the mixers' declarations,
+fnetlab/mixers/). `--config.data.block_size` also sets `model.max_len` (a FieldReference).
 """
 
 import ml_collections
 
 from fnetlab.config import apply_runlocal, base, parse_arg
 
-OWN_POSITIONS = ("attention", "worker")  # RoPE inside the mixer; no absolute table
-
 
 def get_config(arg=None):
   values, mixer_options = parse_arg(arg, {"mixer": "attention", "size": "small", "runlocal": False})
-  mixer = values["mixer"]
-  if mixer == "attention":
-    mixer_options.setdefault("rope", True)
-  elif mixer == "worker":
-    mixer_options.setdefault("interval", 4)  # the seed's k
-  elif mixer == "spectral":
-    mixer_options.setdefault("mode", "causal")  # Hyena-style time-domain kernel
   c = base("lm", values, mixer_options)
 
   block = ml_collections.FieldReference(1024)
@@ -49,7 +45,8 @@ def get_config(arg=None):
   c.data.train_windows = 0  # distinct random training windows; 0: 16 epochs' worth
 
   c.model.max_len = block  # position table size follows data.block_size
-  c.model.positions = "none" if mixer in OWN_POSITIONS else "learned"
+  c.model.positions = "auto"  # none where the mixer encodes positions itself, else learned
+  c.model.rope = True  # RoPE in every attention layer (the worker layer's always rotates)
   c.model.norm = "pre"  # pre-LN decoder (GPT-2 style)
   c.model.ln_eps = 1e-5  # the usual decoder epsilon (FNet's 1e-12 is for post-LN encoders)
   c.model.dropout_rate = 0.1  # reference
@@ -82,3 +79,9 @@ def get_config(arg=None):
     c.optim.lr = 1e-3  # a tiny model trains faster at a higher rate
     c.model.dropout_rate = 0.0
   return c
+
+
+def sweep_mixers(add, arg=None):
+  """Every causal mixer family, each in its own declared form (module docstring)."""
+  for mixer in ("attention", "worker", "spectral", "lsra", "ff_only"):
+    add(**{"model.mixer": mixer})

@@ -8,7 +8,7 @@ clipping, dropout 0.3, attention dropout 0.2, CLS pooling and learned positions 
 official config). The official `base_cifar10_config.py` has smaller dims (1 layer, d 32,
 qkv 32, d_ff 64, 1 head), which its `transformer_base.py` overrides with the ones used here.
 Every mixer sits in the official LRA Transformer block and encoder (`LRA_ENCODER` in
-fnetlab/models/config.py); docs/fidelity.md lists what differs from the official model.
+fnetlab/config.py); docs/fidelity.md lists what differs from the official model.
 
 The official encoder masks attention with `inputs > 0`, which for images hides every black
 pixel (and the CLS token when the first pixel is black). `data.mask_zero_pixels=true`
@@ -27,30 +27,19 @@ Args: mixer=<registry name>, size=tiny|small|base|large|lra (lra = the official 
 runlocal (CPU-sized model and steps), plus any option of the chosen mixer.
 """
 
-from ml_collections import config_dict
-
-from fnetlab.config import apply_runlocal, base, parse_arg, sweep_every_mixer
-from fnetlab.models import LRA_ENCODER
+from fnetlab.config import apply_runlocal, base, every_mixer, lra_encoder, parse_arg
 
 
 def get_config(arg=None):
   values, mixer_options = parse_arg(arg, {"mixer": "fourier", "size": "lra", "runlocal": False})
-  size = values["size"]
-  c = base("image", {**values, "size": "small" if size == "lra" else size}, mixer_options)
-  if size == "lra":  # the LRA Image dims
-    c.model.num_layers, c.model.d_model, c.model.d_ff, c.model.num_heads = 1, 128, 128, 8
-  c.model.update(LRA_ENCODER)  # the official LRA Transformer encoder (models/config.py)
+  c = base("image", values, mixer_options)
+  # The official LRA encoder; size `lra` is the official dims.
+  lra_encoder(c, num_layers=1, d_model=128, d_ff=128, num_heads=8, qkv_dim=64)
   c.model.max_len = 1025  # CLS + 32 * 32 pixels
   c.model.positions = "learned"  # official learn_pos_emb=True
-  c.model.pooling = "cls"  # official classifier_pool='CLS'
+  c.model.pooling = "auto"  # official classifier_pool='CLS' (a worker layer pools by mean)
   c.model.dropout_rate = 0.3  # official
   c.model.attention_dropout = 0.2  # official attention-probability dropout
-
-  c.attention = dict(  # applied only to mixers that have these options (tasks/lra.py)
-    qkv_dim=config_dict.placeholder(int),  # Q/K/V width; None: d_model
-  )
-  if size == "lra":
-    c.attention.qkv_dim = 64  # LRA: narrower than d_model
 
   c.train.steps = 35000  # 200 epochs of 45k at batch 256 (175 steps each)
   c.train.batch_size = 256
@@ -71,7 +60,6 @@ def get_config(arg=None):
   c.data.mask_zero_pixels = False  # official inputs > 0 attention mask (hides black pixels)
   if values["runlocal"]:
     apply_runlocal(c)
-    c.attention.qkv_dim = None  # the tiny width
     c.train.steps = 200
     c.train.batch_size = 16
     c.optim.lr = 1e-3
@@ -80,5 +68,5 @@ def get_config(arg=None):
 
 
 def sweep_mixers(add, arg=None):
-  """Every mixer family (fnetlab.config.sweep_every_mixer)."""
-  sweep_every_mixer(add)
+  """Every mixer family (fnetlab.config.every_mixer)."""
+  every_mixer(add)

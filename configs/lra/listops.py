@@ -5,7 +5,7 @@ steps, lr 0.05 x linear warmup(1000) x rsqrt decay (peak ~1.6e-3), Adam(0.9, 0.9
 weight decay 0.1, CLS pooling, sinusoidal positions, 2000 tokens plus CLS, dropout 0.1 and
 attention-probability dropout 0.1 (the encoder's defaults, which the ListOps trainer keeps).
 Every mixer sits in the official LRA Transformer block and encoder (`LRA_ENCODER` in
-fnetlab/models/config.py: pre-LN, final LayerNorm, N(0, 1) embeddings, LRA dropouts and head);
+fnetlab/config.py: pre-LN, final LayerNorm, N(0, 1) embeddings, LRA dropouts and head);
 docs/fidelity.md lists what differs from the official model and the option for each.
 
   fnetlab train --config=configs/lra/listops.py:mixer=fourier --workdir=runs/listops_fnet
@@ -15,20 +15,17 @@ Args: mixer=<registry name>, size=tiny|small|base|large|lra (lra = the official 
 runlocal (CPU-sized data, model and steps), plus any option of the chosen mixer.
 """
 
-from fnetlab.config import apply_runlocal, base, parse_arg, sweep_every_mixer
-from fnetlab.models import LRA_ENCODER
+from fnetlab.config import apply_runlocal, base, every_mixer, lra_encoder, parse_arg
 
 
 def get_config(arg=None):
   values, mixer_options = parse_arg(arg, {"mixer": "fourier", "size": "lra", "runlocal": False})
-  size = values["size"]
-  c = base("listops", {**values, "size": "small" if size == "lra" else size}, mixer_options)
-  if size == "lra":  # the official LRA ListOps dims
-    c.model.num_layers, c.model.d_model, c.model.d_ff, c.model.num_heads = 4, 512, 1024, 8
-  c.model.update(LRA_ENCODER)  # the official LRA Transformer encoder (models/config.py)
+  c = base("listops", values, mixer_options)
+  # The official LRA encoder; size `lra` is the official dims.
+  lra_encoder(c, num_layers=4, d_model=512, d_ff=1024, num_heads=8)
   c.model.max_len = 2001  # CLS + up to 2000 tokens (the official max_length, plus one)
   c.model.positions = "sinusoidal"  # LRA uses fixed sinusoidal positions
-  c.model.pooling = "cls"
+  c.model.pooling = "auto"  # CLS, as official (a worker layer pools by mean)
   c.model.dropout_rate = 0.1  # official default
   c.model.attention_dropout = 0.1  # official default (attention-probability dropout)
 
@@ -74,8 +71,8 @@ def get_config(arg=None):
 
 
 def sweep_mixers(add, arg=None):
-  """Every mixer family (fnetlab.config.sweep_every_mixer)."""
-  sweep_every_mixer(add)
+  """Every mixer family (fnetlab.config.every_mixer)."""
+  every_mixer(add)
 
 
 def sweep_lr(add, arg=None):

@@ -7,7 +7,7 @@ warmup (312 steps, one epoch) and cosine decay, Adam(0.9, 0.98, 1e-9), no weight
 gradient clipping, dropout 0.2, mean pooling; from the official config: sinusoidal positions
 (learn_pos_emb=False) and attention dropout 0.1 (set in the base file, which the transformer
 file keeps). Every mixer sits in the official LRA Transformer block and encoder
-(`LRA_ENCODER` in fnetlab/models/config.py); docs/fidelity.md lists what differs from the
+(`LRA_ENCODER` in fnetlab/config.py); docs/fidelity.md lists what differs from the
 official model. Mean pooling averages every position, as the official head does.
 
 The official encoder masks attention with `inputs > 0`, which for images hides every black
@@ -32,8 +32,7 @@ plus any option of the chosen mixer.
 
 from ml_collections import config_dict
 
-from fnetlab.config import apply_runlocal, base, parse_arg, sweep_every_mixer
-from fnetlab.models import LRA_ENCODER
+from fnetlab.config import apply_runlocal, base, every_mixer, lra_encoder, parse_arg
 
 
 def get_config(arg=None):
@@ -45,23 +44,15 @@ def get_config(arg=None):
     "runlocal": False,
   }
   values, mixer_options = parse_arg(arg, known)
-  size = values["size"]
-  c = base("pathfinder", {**values, "size": "small" if size == "lra" else size}, mixer_options)
-  if size == "lra":  # the LRA Pathfinder dims
-    c.model.num_layers, c.model.d_model, c.model.d_ff, c.model.num_heads = 4, 32, 32, 4
+  c = base("pathfinder", values, mixer_options)
+  # The official LRA encoder; size `lra` is the official dims.
+  lra_encoder(c, num_layers=4, d_model=32, d_ff=32, num_heads=4, qkv_dim=16)
   res = int(values["resolution"])
-  c.model.update(LRA_ENCODER)  # the official LRA Transformer encoder (models/config.py)
   c.model.max_len = res * res  # one position per pixel; mean pooling needs no CLS
   c.model.positions = "sinusoidal"  # official learn_pos_emb=False
   c.model.pooling = "mean"  # official classifier_pool='MEAN'
   c.model.dropout_rate = 0.2  # official (transformer_base.py)
   c.model.attention_dropout = 0.1  # official attention-probability dropout
-
-  c.attention = dict(  # applied only to mixers that have these options (tasks/lra.py)
-    qkv_dim=config_dict.placeholder(int),  # Q/K/V width; None: d_model
-  )
-  if size == "lra":
-    c.attention.qkv_dim = 16  # LRA: narrower than d_model
 
   c.train.steps = 62400  # 200 epochs of 160k at batch 512 (312 steps each)
   c.train.batch_size = 512
@@ -90,7 +81,6 @@ def get_config(arg=None):
   )
   if values["runlocal"]:
     apply_runlocal(c)
-    c.attention.qkv_dim = None  # the tiny width
     c.data.generate.num = 4000
     c.train.steps = 200
     c.train.batch_size = 32
@@ -103,5 +93,5 @@ def get_config(arg=None):
 
 
 def sweep_mixers(add, arg=None):
-  """Every mixer family (fnetlab.config.sweep_every_mixer)."""
-  sweep_every_mixer(add)
+  """Every mixer family (fnetlab.config.every_mixer)."""
+  every_mixer(add)

@@ -6,7 +6,7 @@ Defaults reproduce the official config: 1 layer, d 32, qkv 16, d_ff 32, 2 heads,
 cosine decay, Adam(0.9, 0.98, 1e-9), no weight decay, gradient clipping at 1.0, dropout 0.1,
 attention dropout 0.1, mean pooling, learned positions (learn_pos_emb=True). Every mixer
 sits in the official LRA Transformer block and encoder (`LRA_ENCODER` in
-fnetlab/models/config.py); docs/fidelity.md lists what differs from the official model.
+fnetlab/config.py); docs/fidelity.md lists what differs from the official model.
 
 The official encoder masks attention with `inputs > 0`, which for images hides every black
 pixel (and the CLS token when the first pixel is black). `data.mask_zero_pixels=true`
@@ -31,29 +31,20 @@ tokens is still heavy for attention on a CPU), plus any option of the chosen mix
 
 from ml_collections import config_dict
 
-from fnetlab.config import apply_runlocal, base, parse_arg
-from fnetlab.models import LRA_ENCODER
+from fnetlab.config import apply_runlocal, base, lra_encoder, parse_arg
 
 
 def get_config(arg=None):
   known = {"mixer": "fourier", "size": "lra", "difficulty": "hard", "runlocal": False}
   values, mixer_options = parse_arg(arg, known)
-  size = values["size"]
-  c = base("pathx", {**values, "size": "small" if size == "lra" else size}, mixer_options)
-  if size == "lra":  # the official Path-X dims
-    c.model.num_layers, c.model.d_model, c.model.d_ff, c.model.num_heads = 1, 32, 32, 2
-  c.model.update(LRA_ENCODER)  # the official LRA Transformer encoder (models/config.py)
+  c = base("pathx", values, mixer_options)
+  # The official LRA encoder; size `lra` is the official dims.
+  lra_encoder(c, num_layers=1, d_model=32, d_ff=32, num_heads=2, qkv_dim=16)
   c.model.max_len = 128 * 128  # one position per pixel; mean pooling needs no CLS
   c.model.positions = "learned"  # official learn_pos_emb=True
   c.model.pooling = "mean"  # official classifier_pool='MEAN'
   c.model.dropout_rate = 0.1  # official
   c.model.attention_dropout = 0.1  # official attention-probability dropout
-
-  c.attention = dict(  # applied only to mixers that have these options (tasks/lra.py)
-    qkv_dim=config_dict.placeholder(int),  # Q/K/V width; None: d_model
-  )
-  if size == "lra":
-    c.attention.qkv_dim = 16  # LRA: narrower than d_model
 
   c.train.steps = 500000  # 200 epochs of 160k at batch 64 (2500 steps each)
   c.train.batch_size = 64
@@ -82,7 +73,6 @@ def get_config(arg=None):
   )
   if values["runlocal"]:
     apply_runlocal(c)
-    c.attention.qkv_dim = None  # the tiny width
     c.data.generate.num = 200  # 128x128 generation is the slow part
     c.train.steps = 50
     c.train.batch_size = 8

@@ -11,7 +11,7 @@ Two towers share one encoder built, as the released matching model's, without a 
 The head takes concat[e1, e2] -> Dense(d_ff) -> ReLU -> Dense(d_ff/2) -> ReLU -> logits, what
 the released trainer runs (`interaction=nli` feeds [e1, e2, e1*e2, e1-e2], the official
 `interaction='NLI'` form). Every mixer sits in the official LRA Transformer block and encoder
-(`LRA_ENCODER` in fnetlab/models/config.py); docs/fidelity.md lists what differs from the
+(`LRA_ENCODER` in fnetlab/config.py); docs/fidelity.md lists what differs from the
 official model and the option for each.
 Data: the LRA release's `new_aan_pairs.{train,eval,test}.tsv` (147,086 / 18,090 / 17,437
 pairs) in `data.dir`; download https://storage.googleapis.com/long-range-arena/lra_release.gz
@@ -27,10 +27,7 @@ length=<bytes per document>, interaction=concat|nli, runlocal (CPU-sized model, 
 steps), plus any option of the chosen mixer.
 """
 
-from ml_collections import config_dict
-
-from fnetlab.config import apply_runlocal, base, parse_arg, sweep_every_mixer
-from fnetlab.models import LRA_ENCODER
+from fnetlab.config import apply_runlocal, base, every_mixer, lra_encoder, parse_arg
 
 
 def get_config(arg=None):
@@ -42,21 +39,15 @@ def get_config(arg=None):
     "runlocal": False,
   }
   values, mixer_options = parse_arg(arg, known)
-  size = values["size"]
-  c = base("retrieval", {**values, "size": "small" if size == "lra" else size}, mixer_options)
-  if size == "lra":  # the official LRA Retrieval dims
-    c.model.num_layers, c.model.d_model, c.model.d_ff, c.model.num_heads = 4, 128, 512, 4
-  c.model.update(LRA_ENCODER)  # the official LRA Transformer encoder (models/config.py)
+  c = base("retrieval", values, mixer_options)
+  # The official LRA encoder; size `lra` is the official dims.
+  lra_encoder(c, num_layers=4, d_model=128, d_ff=512, num_heads=4)
   c.model.max_len = int(values["length"])  # LRA's max_length bytes per document, no CLS
   c.model.positions = "sinusoidal"  # LRA's default (learn_pos_emb=False)
-  c.model.pooling = "cls"  # the first position: the first byte (no CLS token), as official
+  c.model.pooling = "auto"  # the first position: the first byte (no CLS token), as official
   c.model.interaction = values["interaction"]  # head input: concat [e1, e2] | nli (4 parts)
   c.model.dropout_rate = 0.1  # official default
   c.model.attention_dropout = 0.1  # official default (attention-probability dropout)
-
-  c.attention = dict(  # applied only to mixers that have these options (tasks/lra.py)
-    qkv_dim=config_dict.placeholder(int),  # None: d_model (LRA Retrieval: qkv 128 = d_model)
-  )
 
   c.train.steps = 5000
   c.train.batch_size = 32
@@ -86,5 +77,5 @@ def get_config(arg=None):
 
 
 def sweep_mixers(add, arg=None):
-  """Every mixer family (fnetlab.config.sweep_every_mixer)."""
-  sweep_every_mixer(add)
+  """Every mixer family (fnetlab.config.every_mixer)."""
+  every_mixer(add)

@@ -7,7 +7,7 @@ Adam(0.9, 0.98, 1e-9), weight decay 0.1, no gradient clipping, CLS pooling, sinu
 positions, 1000 bytes per review plus CLS (`length=2000` / `length=4000` for the paper's 2K /
 4K), dropout 0.1 and attention-probability dropout 0.1 (the encoder's defaults, which the text
 trainer keeps). Every mixer sits in the official LRA Transformer block and encoder
-(`LRA_ENCODER` in fnetlab/models/config.py); docs/fidelity.md lists what differs from the
+(`LRA_ENCODER` in fnetlab/config.py); docs/fidelity.md lists what differs from the
 official model and the option for each.
 Data: tfds `imdb_reviews` prepared as array_record under `data.dir` (or the tfds default);
 the test split is also the validation split, as officially.
@@ -22,29 +22,20 @@ length=<bytes per review>, runlocal (CPU-sized model, length and steps), plus an
 the chosen mixer.
 """
 
-from ml_collections import config_dict
-
-from fnetlab.config import apply_runlocal, base, parse_arg, sweep_every_mixer
-from fnetlab.models import LRA_ENCODER
+from fnetlab.config import apply_runlocal, base, every_mixer, lra_encoder, parse_arg
 
 
 def get_config(arg=None):
   known = {"mixer": "fourier", "size": "lra", "length": 1000, "runlocal": False}
   values, mixer_options = parse_arg(arg, known)
-  size = values["size"]
-  c = base("text", {**values, "size": "small" if size == "lra" else size}, mixer_options)
-  if size == "lra":  # the official LRA Text dims
-    c.model.num_layers, c.model.d_model, c.model.d_ff, c.model.num_heads = 4, 256, 1024, 4
-  c.model.update(LRA_ENCODER)  # the official LRA Transformer encoder (models/config.py)
+  c = base("text", values, mixer_options)
+  # The official LRA encoder; size `lra` is the official dims.
+  lra_encoder(c, num_layers=4, d_model=256, d_ff=1024, num_heads=4)
   c.model.max_len = int(values["length"]) + 1  # CLS + LRA's max_length bytes
   c.model.positions = "sinusoidal"  # LRA's default (learn_pos_emb=False)
-  c.model.pooling = "cls"
+  c.model.pooling = "auto"  # CLS, as official (a worker layer pools by mean)
   c.model.dropout_rate = 0.1  # official default
   c.model.attention_dropout = 0.1  # official default (attention-probability dropout)
-
-  c.attention = dict(  # applied only to mixers that have these options (tasks/lra.py)
-    qkv_dim=config_dict.placeholder(int),  # None: d_model (LRA Text: qkv 256 = d_model)
-  )
 
   c.train.steps = 20000
   c.train.batch_size = 32
@@ -73,5 +64,5 @@ def get_config(arg=None):
 
 
 def sweep_mixers(add, arg=None):
-  """Every mixer family (fnetlab.config.sweep_every_mixer)."""
-  sweep_every_mixer(add)
+  """Every mixer family (fnetlab.config.every_mixer)."""
+  every_mixer(add)

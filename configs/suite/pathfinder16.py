@@ -10,24 +10,31 @@ pixels), on which CPU budgets stay at chance.
   fnetlab sweep --config=configs/suite/pathfinder16.py --sweep=mixers --seeds=0,1,2 \\
       --workdir=runs/pf16
 
-Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/tasks/suite.py),
+Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab.config.apply_cpu_suite),
 steps=<int> (default 600), difficulty=easy|medium|hard, plus any option of the chosen mixer.
 
 In a 600-step probe (lr 3e-3, 2026-11-30) attention and FNet both stayed at chance (validation
 accuracy 0.492): even this reduced Pathfinder needs more steps than this machine can give.
 """
 
-from fnetlab.config import base, parse_arg, sweep_every_mixer
-from fnetlab.tasks.suite import apply_cpu_suite
+from fnetlab.config import apply_cpu_suite, base, every_mixer, parse_arg
 
 LR = 1e-3  # peak learning rate, the same for every mixer
 
 
 def get_config(arg=None):
   values, mixer_options = parse_arg(
-    arg, {"mixer": "fourier", "steps": 600, "lr": LR, "block": "fnet", "difficulty": "easy"}
+    arg,
+    {
+      "mixer": "fourier",
+      "size": "tiny",
+      "steps": 600,
+      "lr": LR,
+      "block": "fnet",
+      "difficulty": "easy",
+    },
   )
-  c = base("pathfinder_pooled", {**values, "size": "tiny"}, mixer_options)
+  c = base("pathfinder_pooled", values, mixer_options)
   apply_cpu_suite(c, int(values["steps"]), float(values["lr"]), block=values["block"])
   c.model.max_len = 256  # 16 * 16 pooled pixels
   c.model.positions = "sinusoidal"  # as LRA Pathfinder
@@ -42,5 +49,5 @@ def get_config(arg=None):
 
 
 def sweep_mixers(add, arg=None):
-  """Every mixer family (fnetlab.config.sweep_every_mixer)."""
-  sweep_every_mixer(add)
+  """Every mixer family (fnetlab.config.every_mixer)."""
+  every_mixer(add)

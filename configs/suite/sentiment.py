@@ -7,7 +7,7 @@ negative, neutral snippets dropped (8,457 / 1,054 / 1,057), scored by accuracy a
 `target=score`: regression on the mean rating (8,484 / 1,060 / 1,061), scored by Pearson and
 Spearman correlation as STS-B. Byte-level `[CLS] sentence [SEP]`, 192 positions
 (93% of snippets fit untruncated). The suite's
-shared block and budget (fnetlab/tasks/suite.py). CPU-scale: a tiny model from scratch.
+shared block and budget (fnetlab.config.apply_cpu_suite). CPU-scale: a tiny model from scratch.
 
   fnetlab data sentiment
   fnetlab train --config=configs/suite/sentiment.py:mixer=fourier --workdir=runs/sent_fnet
@@ -19,8 +19,7 @@ steps=<int> (default 300), plus any option of the chosen mixer.
 """
 
 from fnetlab.common.errors import UserError
-from fnetlab.config import base, parse_arg, sweep_every_mixer
-from fnetlab.tasks.suite import apply_cpu_suite
+from fnetlab.config import apply_cpu_suite, base, every_mixer, parse_arg
 
 LR = 1e-3  # peak learning rate, the same for every mixer
 TARGETS = {"binary": ("sentiment", "accuracy"), "score": ("sentiment_score", "spearman")}
@@ -28,18 +27,26 @@ TARGETS = {"binary": ("sentiment", "accuracy"), "score": ("sentiment_score", "sp
 
 def get_config(arg=None):
   values, mixer_options = parse_arg(
-    arg, {"mixer": "fourier", "target": "binary", "steps": 300, "lr": LR, "block": "fnet"}
+    arg,
+    {
+      "mixer": "fourier",
+      "size": "tiny",
+      "target": "binary",
+      "steps": 300,
+      "lr": LR,
+      "block": "fnet",
+    },
   )
   if values["target"] not in TARGETS:
     raise UserError(f"config arg target={values['target']!r}; valid: {', '.join(TARGETS)}")
   task, metric = TARGETS[values["target"]]
-  c = base("glue", {**values, "size": "tiny"}, mixer_options)
+  c = base("glue", values, mixer_options)
   apply_cpu_suite(c, int(values["steps"]), float(values["lr"]), block=values["block"])
   c.model.max_len = 192  # learned position table
   c.model.positions = "learned"  # as BERT / FNet
-  c.model.pooling = "cls"  # as BERT / FNet
+  c.model.pooling = "auto"  # CLS (a worker layer pools by mean), as BERT / FNet
   c.train.best_metric = metric  # accuracy (binary) | spearman (score), as GLUE scores them
-  c.data.task = task  # fnetlab.tasks.glue.OFFLINE
+  c.data.task = task  # fnetlab.data.glue_tasks.OFFLINE
   c.data.dir = ""  # folder with movieReviewSnippets_GroundTruth.txt; empty: the data cache
   c.data.split_seed = 0  # seeds the 80 / 10 / 10 split
   c.data.sentencepiece = ""  # empty: byte-level tokens
@@ -50,5 +57,5 @@ def get_config(arg=None):
 
 
 def sweep_mixers(add, arg=None):
-  """Every mixer family (fnetlab.config.sweep_every_mixer)."""
-  sweep_every_mixer(add)
+  """Every mixer family (fnetlab.config.every_mixer)."""
+  every_mixer(add)

@@ -6,7 +6,7 @@ the training file by a seeded permutation (it ships no dev file; 2,000 keeps the
 in-training evaluations cheap), and all 9,824 labelled official test pairs (fnetlab/data/snli.py). Inputs are byte-level `[CLS] premise [SEP]
 hypothesis [SEP]` with type ids, 192 positions
 (96% of test pairs fit untruncated) (fnetlab/data/tokenizer.py); accuracy, as GLUE
-scores MNLI. The suite's shared block and budget (fnetlab/tasks/suite.py); evaluation on the
+scores MNLI. The suite's shared block and budget (fnetlab.config.apply_cpu_suite); evaluation on the
 whole validation and test splits. CPU-scale: a tiny model trained from scratch for a few
 hundred steps, not an SNLI result.
 
@@ -14,27 +14,26 @@ hundred steps, not an SNLI result.
   fnetlab train --config=configs/suite/snli.py:mixer=fourier --workdir=runs/snli_fnet
   fnetlab sweep --config=configs/suite/snli.py --sweep=mixers --seeds=0,1,2 --workdir=runs/snli
 
-Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab/tasks/suite.py),
+Args: mixer=<registry name>, lr=<peak rate>, block=fnet|lra (fnetlab.config.apply_cpu_suite),
 steps=<int> (default 400), plus any option of the chosen mixer.
 """
 
-from fnetlab.config import base, parse_arg, sweep_every_mixer
-from fnetlab.tasks.suite import apply_cpu_suite
+from fnetlab.config import apply_cpu_suite, base, every_mixer, parse_arg
 
 LR = 1e-3  # peak learning rate, the same for every mixer
 
 
 def get_config(arg=None):
   values, mixer_options = parse_arg(
-    arg, {"mixer": "fourier", "steps": 400, "lr": LR, "block": "fnet"}
+    arg, {"mixer": "fourier", "size": "tiny", "steps": 400, "lr": LR, "block": "fnet"}
   )
-  c = base("glue", {**values, "size": "tiny"}, mixer_options)
+  c = base("glue", values, mixer_options)
   apply_cpu_suite(c, int(values["steps"]), float(values["lr"]), block=values["block"])
   c.model.max_len = 192  # learned position table
   c.model.positions = "learned"  # as BERT / FNet
-  c.model.pooling = "cls"  # as BERT / FNet
+  c.model.pooling = "auto"  # CLS (a worker layer pools by mean), as BERT / FNet
   c.train.best_metric = "accuracy"
-  c.data.task = "snli"  # fnetlab.tasks.glue.OFFLINE
+  c.data.task = "snli"  # fnetlab.data.glue_tasks.OFFLINE
   c.data.dir = ""  # folder with snli_1.0_*.jsonl (tfds: its data_dir); empty: the data cache
   c.data.source = "files"  # files (official jsonl) | tfds (snli, array_record)
   c.data.dev_size = 2000  # validation pairs carved from train when there is no dev file
@@ -47,5 +46,5 @@ def get_config(arg=None):
 
 
 def sweep_mixers(add, arg=None):
-  """Every mixer family (fnetlab.config.sweep_every_mixer)."""
-  sweep_every_mixer(add)
+  """Every mixer family (fnetlab.config.every_mixer)."""
+  every_mixer(add)

@@ -1,8 +1,9 @@
 """Benchmarks of the train step per mixer and sequence length: speed, memory, FLOPs, parameters.
 
-The step timed is the one `fnetlab train` runs: for every (label, length) the bench builds a
-full train config (`train_config`: the bench config's `model`, `optim`, `train` and `mesh`
-sections on the `synthetic` task, fnetlab/tasks/synthetic.py), constructs a
+The step timed is the one `fnetlab train` runs: a bench config is an ordinary train config of
+the `synthetic` task (fnetlab/tasks/synthetic.py) with a `bench` section, and for every
+(label, length) the bench applies the label's overrides (a mixer name, or a
+`bench.variants` entry), the length and the batch to it (`row_config`), constructs a
 `fnetlab.train.trainer.Trainer` from it and times `trainer.train_step` on
 `trainer.batch(0)`: the same jitted, donated, sharded function, with the config's optimiser,
 learning-rate schedule, gradient clipping, accumulation and mesh. What "fair" means here:
@@ -39,7 +40,6 @@ real), and the same batch at every timed step. Neither changes the work a step d
 
 from __future__ import annotations
 
-import dataclasses
 import datetime
 import gc
 import importlib.metadata
@@ -55,12 +55,12 @@ import numpy as np
 from fnetlab import mixers, tasks
 from fnetlab.bench import jobs
 from fnetlab.bench.jobs import Job
+from fnetlab.common import config as config_lib
 from fnetlab.common import io, provenance
 from fnetlab.common.checkpoints import tree_size
 from fnetlab.common.errors import UserError
-from fnetlab.config import base
-from fnetlab.models import ModelSpec
 from fnetlab.results.bench import empty_row
+from fnetlab.tasks import synthetic
 from fnetlab.train.profile import trace_calls
 from fnetlab.train.timed import compile_step
 from fnetlab.train.trainer import Trainer
@@ -72,72 +72,47 @@ BASELINE = "attention"  # the label speedups and memory ratios are taken against
 PEER_OF = {"fourier": "hf_fnet", "attention": "hf_bert"}
 
 
-@dataclasses.dataclass(frozen=True)
-class Variant:
-  """A benchmarked model: a label, its mixer, mixer options and model-field overrides."""
-
-  label: str
-  mixer: str
-  mixer_options: tuple = ()
-  model_overrides: tuple = ()
-
-
-def resolve_variant(label: str, config) -> Variant:
-  """Looks `label` up in `config.variants` (else it is a mixer name) and validates it."""
-  variants = dict(config.get("variants") or {})
-  entry = dict(variants.get(label) or {})
-  mixer = entry.pop("mixer", label)
-  if mixer not in mixers.MIXERS:
-    raise UserError(
-      f"--mixers: unknown mixer or variant {label!r}; mixers: {', '.join(mixers.names())}; "
-      f"config.variants: {', '.join(sorted(variants)) or '(none)'}"
-    )
-  fields = {f.name for f in dataclasses.fields(ModelSpec)} - {"mixer", "mixer_options"}
-  model = {k: v for k, v in entry.items() if k in fields}
-  options = {k: v for k, v in entry.items() if k not in fields}
-  base_opts = dict((config.get("mixer_options") or {}).get(mixer) or {})
-  options = {**base_opts, **options}
-  unknown = sorted(set(options) - mixers.option_names(mixer))
-  if unknown:
-    raise UserError(
-      f"config.variants.{label}: mixer {mixer!r} has no option {', '.join(unknown)}; "
-      f"its options: {', '.join(sorted(mixers.option_names(mixer))) or '(none)'}"
-    )
-  if config.task == "lm" and mixer not in mixers.causal_names():
-    raise UserError(
-      f"--mixers: {label!r} ({mixer}) cannot be causal, and config.task='lm' needs a causal "
-      f"mixer; causal mixers: {', '.join(mixers.causal_names())}"
-    )
-  return Variant(label, mixer, tuple(sorted(options.items())), tuple(sorted(model.items())))
+def label_overrides(config, label: str) -> dict:
+  """The config overrides of bench label `label`: a `bench.variants` entry (nested by key,
+  flattened here to dotted keys), else a mixer name (`model.mixer`)."""
+  variants = config.bench.get("variants") or {}
+  if label in variants:
+    return flatten(variants[label])
+  if label in mixers.MIXERS:
+    return {"model.mixer": label}
+  raise UserError(
+    f"--mixers: unknown mixer or variant {label!r}; mixers: {', '.join(mixers.names())}; "
+    f"bench.variants: {', '.join(sorted(variants)) or '(none)'}"
+  )
 
 
-def _section(config, name: str) -> dict:
-  section = config.get(name) or {}
-  return section.to_dict() if hasattr(section, "to_dict") else dict(section)
+def flatten(tree, prefix: str = "") -> dict:
+  """{'model': {'mixer': 'x'}} -> {'model.mixer': 'x'}."""
+  out = {}
+  for key, value in tree.items():
+    if hasattr(value, "items"):
+      out.update(flatten(value, f"{prefix}{key}."))
+    else:
+      out[f"{prefix}{key}"] = value
+  return out
 
 
-def train_config(
-  config, variant: Variant, seq_len: int, batch: int, dtype: str
+def row_config(
+  config, overrides: dict, seq_len: int, batch: int, dtype: str
 ) -> ml_collections.ConfigDict:
-  """The full train config of one bench row: the skeleton (fnetlab/config.py `base`) on the
-  `synthetic` task, with the bench config's `model` (plus the variant's mixer, options and
-  overrides, `max_len = seq_len`, `dtype`), `optim`, `train` (`batch_size = batch`), `mesh`
-  and `seed`. `fnetlab train` on this config runs exactly the step the bench times."""
-  if config.task not in TASKS:
-    raise UserError(f"config.task={config.task!r}; valid: {', '.join(TASKS)}")
-  c = base("synthetic", {"mixer": variant.mixer}, dict(variant.mixer_options))
-  model = {**c.model.to_dict(), **_section(config, "model"), **dict(variant.model_overrides)}
-  model.update(
-    mixer=variant.mixer, mixer_options=dict(variant.mixer_options), max_len=seq_len, dtype=dtype
-  )
-  c.model = ml_collections.ConfigDict(model)
-  for name in ("optim", "train", "mesh"):
-    c[name].update(_section(config, name))
-  c.train.batch_size = c.train.eval_batch_size = batch
-  c.seed = int(config.get("seed", 0))
-  c.data = ml_collections.ConfigDict(
-    {"dir": "", "kind": config.task, "num_examples": batch, "seq_len": seq_len}
-  )
+  """The train config of one bench row: `config` (a `synthetic` task config) with the row's
+  `overrides`, the model built for `seq_len`, and `batch` rows per step. `fnetlab train` on it
+  runs exactly the step the bench times; a value no model can be built from is a UserError."""
+  if config.task != "synthetic" or config.data.get("kind") not in TASKS:
+    raise UserError(
+      f"config key task={config.task!r}, data.kind={config.data.get('kind')!r}: the bench "
+      f"times the synthetic task, data.kind one of {', '.join(TASKS)}"
+    )
+  c = config.copy_and_resolve_references()
+  rows = {"model.max_len": seq_len, "data.seq_len": seq_len, "data.num_examples": batch}
+  rows |= {"train.batch_size": batch, "train.eval_batch_size": batch, "model.dtype": dtype}
+  config_lib.apply_overrides(c, {**overrides, **rows})
+  synthetic.model_spec(c)  # the one model check (fnetlab/tasks/synthetic.py)
   return c
 
 
@@ -188,7 +163,7 @@ def prepare(
   max_bytes: int | None = None,
   compile_only: bool = False,
 ) -> Job:
-  """Builds the Trainer of train config `config` (see `train_config`), compiles its train
+  """Builds the Trainer of train config `config` (see `row_config`), compiles its train
   step and warms it up; the Job's `run()` is one blocking step.
 
   `compile_only` stops after compiling (`status=compiled`): parameters, peak memory and FLOPs
@@ -294,24 +269,26 @@ def run_bench(
   labels = list(dict.fromkeys(labels))
   if BOUND not in labels:
     labels.insert(0, BOUND)
-  variants = [resolve_variant(label, config) for label in labels]
+  overrides = {label: label_overrides(config, label) for label in labels}
+  for label in labels:  # every row's config is checked before anything runs
+    row_config(config, overrides[label], seq_lens[0], batch, dtype)
   prepare_peer = None
   if peer:
     from fnetlab.bench import peers
 
-    prepare_peer = peers.runner(peer, config.task)
+    prepare_peer = peers.runner(peer, config.data.kind)
   rows: list[dict] = []
   for n in seq_lens:
     row_jobs = []
-    for v in variants:
-      cfg = train_config(config, v, n, batch, dtype)
+    for label in labels:
+      cfg = row_config(config, overrides[label], n, batch, dtype)
       row_jobs.append(
-        prepare(cfg, v.label, warmup=warmup, max_bytes=max_bytes, compile_only=compile_only)
+        prepare(cfg, label, warmup=warmup, max_bytes=max_bytes, compile_only=compile_only)
       )
-      if prepare_peer and v.label in PEER_OF and not compile_only:
+      if prepare_peer and label in PEER_OF and not compile_only:
         task = tasks.build(cfg)  # the same synthetic model config and ids as our row
         data = task.splits["train"].batch(np.arange(batch))
-        row_jobs.append(prepare_peer(PEER_OF[v.label], task.model.spec, data, cfg, warmup=warmup))
+        row_jobs.append(prepare_peer(PEER_OF[label], task.model.spec, data, cfg, warmup=warmup))
     for j in row_jobs if profile_dir else ():  # warmed up; time_jobs frees the programs
       if j.run is not None and j.row["impl"] == "fnetlab":
         trace_calls(os.path.join(profile_dir, f"{j.row['mixer']}-N{n}"), j.run)

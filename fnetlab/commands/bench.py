@@ -3,10 +3,12 @@
   fnetlab bench --config=configs/bench/lra_text.py --mixers=fourier,attention,ff_only \\
       --seq_lens=256,512,1024 --batch=8 --out=reports/bench/lra_text [--peer=hf]
 
-For each mixer and length it builds the model at that length and times `fnetlab train`'s own
+A bench config is an ordinary train config of the `synthetic` task with a `bench` section. For
+each mixer and length it builds the model at that length and times `fnetlab train`'s own
 train step (the config's optimiser, schedule, clipping and mesh) on random token ids. Writes
 bench.csv, bench.md and step_time.png / memory.png / params.png into --out. A flag left unset
-takes the config's value of the same name (config.mixers, config.seq_lens, ...).
+takes the config's `bench` value of the same name (bench.mixers, bench.seq_lens, ...); --dtype
+defaults to model.dtype.
 
   fnetlab bench --config=configs/bench/lra_text.py --mixers=fourier,attention \
       --seq_lens=1024,4096,16384 --batch=32 --dtype=bfloat16 --topology=v5e:2x4 --out=DIR
@@ -27,15 +29,15 @@ from fnetlab.common.errors import UserError
 from fnetlab.common.flags import Flag, int_list, parse
 
 FLAGS = (
-  Flag("mixers", "Comma-separated mixers or config.variants labels (ff_only is always added)."),
+  Flag("mixers", "Comma-separated mixers or bench.variants labels (ff_only is always added)."),
   Flag("seq_lens", "Comma-separated sequence lengths N."),
-  Flag("batch", "Batch size (default: config.batch).", type=int),
+  Flag("batch", "Batch size (default: bench.batch).", type=int),
   Flag(
-    "repeats", "Timed steps per row; the median is reported (default: config.repeats).", type=int
+    "repeats", "Timed steps per row; the median is reported (default: bench.repeats).", type=int
   ),
-  Flag("warmup", "Untimed steps per row after compiling (default: config.warmup).", type=int),
-  Flag("dtype", "Activation dtype (default: config.dtype).", choices=("float32", "bfloat16")),
-  Flag("out", "Folder for bench.csv, bench.md and the plots (default: config.out)."),
+  Flag("warmup", "Untimed steps per row after compiling (default: bench.warmup).", type=int),
+  Flag("dtype", "Activation dtype (default: model.dtype).", choices=("float32", "bfloat16")),
+  Flag("out", "Folder for bench.csv, bench.md and the plots (default: bench.out)."),
   Flag(
     "peer", "Also time the Hugging Face PyTorch peer (needs the [peer] extra).", choices=("hf",)
   ),
@@ -74,12 +76,15 @@ NOTES = (
 
 
 def _pick(args, name: str, config, default=None):
+  """The flag's value, else the config's `bench.<name>`, else `default`."""
   value = getattr(args, name)
-  return value if value is not None else config.get(name, default)
+  return value if value is not None else (config.get("bench") or {}).get(name, default)
 
 
 def main(argv) -> int:
   args = parse("bench", __doc__, FLAGS, argv, config="required")
+  if "bench" not in args.config:
+    raise UserError(f"config file {args.config_spec}: has no `bench` section")
   if _pick(args, "peer", args.config):
     # JAX would claim 75% of an accelerator when its backend starts and leave the PyTorch peer
     # too little; the variable is read then, so it is set before anything touches a backend.
@@ -94,12 +99,12 @@ def main(argv) -> int:
     raise UserError("--out is required (the folder for bench.csv, bench.md and plots)")
   labels = [m for m in str(_pick(args, "mixers", config, "")).replace(" ", "").split(",") if m]
   if not labels:
-    raise UserError("--mixers is empty and the config sets no `mixers`")
+    raise UserError("--mixers is empty and the config sets no `bench.mixers`")
   seq_lens = int_list(_pick(args, "seq_lens", config, ""), "--seq_lens", minimum=1)
   batch = int(_pick(args, "batch", config, 8))
-  dtype = _pick(args, "dtype", config) or config.model.get("dtype", "float32")
+  dtype = args.dtype or config.model.dtype
   if dtype not in ("float32", "bfloat16"):
-    raise UserError(f"config.dtype={dtype!r}; valid: float32, bfloat16")
+    raise UserError(f"config key model.dtype={dtype!r}; valid: float32, bfloat16")
   if args.topology:
     return compile_rows(args, argv, config, out, labels, seq_lens, batch, dtype)
   max_gb = _pick(args, "max_memory_gb", config)
@@ -125,21 +130,18 @@ def main(argv) -> int:
     on_rows=lambda rows: bench_results.write_bench_csv(rows, csv_path),  # a killed run keeps rows
   )
   bench_results.write_bench_csv(rows, csv_path)
-  variants = [timing.resolve_variant(label, config) for label in timing_labels(rows)]
-  optim = config.get("optim") or {}
   notes = [
-    f"config: {args.config_spec}, task={config.task}, model={dict(config.model)}",
-    f"optim: {dict(optim) or 'the skeleton defaults'}; train.grad_accum "
-    f"{(config.get('train') or {}).get('grad_accum', 1)}",
+    f"config: {args.config_spec}, task={config.task}/{config.data.kind}, "
+    f"model={config.model.to_dict()}",
+    f"optim: {config.optim.to_dict()}; train.grad_accum {config.train.grad_accum}",
     f"batch {batch}, dtype {dtype}, memory guard "
     + (f"{max_bytes / 2**30:.1f} GiB" if max_bytes else "off"),
     *NOTES,
     "mixers: "
     + "; ".join(
-      f"{v.label} = {v.mixer}{dict(v.mixer_options) or ''}{dict(v.model_overrides) or ''}"
-      for v in variants
+      f"{label} = {timing.label_overrides(config, label)}" for label in timing_labels(rows)
     ),
-    *(str(note) for note in config.get("notes", ()) or ()),
+    *(str(note) for note in config.bench.get("notes", ()) or ()),
   ]
   command = "fnetlab bench " + " ".join(shlex.quote(a) for a in argv[1:])
   env = timing.environment() | {"load_start": load_start}
@@ -168,11 +170,11 @@ def compile_rows(args, argv, config, out, labels, seq_lens, batch, dtype) -> int
 
   if args.peer or args.profile:
     raise UserError("--topology compiles only: --peer and --profile need a run")
-  variants = [timing.resolve_variant(label, config) for label in labels]
+  overrides = {label: timing.label_overrides(config, label) for label in labels}
   rows = [
-    (f"{v.label}_N{n}", timing.train_config(config, v, n, batch, dtype), args.topology)
+    (f"{label}_N{n}", timing.row_config(config, overrides[label], n, batch, dtype), args.topology)
     for n in seq_lens
-    for v in variants
+    for label in labels
   ]
   records = aot.compile_rows(rows, out, log=lambda m: print(m, file=sys.stderr))
   for record, (name, _, _) in zip(records, rows, strict=True):

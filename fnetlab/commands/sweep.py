@@ -5,7 +5,8 @@
   fnetlab sweep ... --list          # the exact `fnetlab train` command of every run
   fnetlab sweep ... --only=0,3      # a subset of points (e.g. one SLURM array task each)
 
-A config file may define `sweep_<name>(add, arg=None)`, calling `add(**overrides)` once per
+A config file declares a sweep by defining `sweep_<name>(add, arg=None)` in the file itself
+(imported functions are not sweeps), calling `add(**overrides)` once per
 point with dotted config keys (`add(**{"model.mixer": "fourier", "optim.lr": 1e-3})`), as
 big_vision does. A point's folder is named from its whole dotted keys and values
 (`model.mixer-fourier_optim.lr-0.001`), so points that differ in any key never share a
@@ -30,6 +31,7 @@ self-pretraining (`--spt`) side by side; tuning.csv, summary.csv and protocol.md
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import re
@@ -74,15 +76,37 @@ FLAGS = (
 )
 
 
+def declared_sweeps(module) -> dict:
+  """The sweeps a config file declares: the `sweep_<name>` functions defined in that file
+  itself (a function imported into it, such as a shared helper, is never a sweep)."""
+  return {
+    name[len("sweep_") :]: fn
+    for name, fn in vars(module).items()
+    if name.startswith("sweep_") and inspect.isfunction(fn) and fn.__module__ == module.__name__
+  }
+
+
 def points(config_arg: str, sweep: str) -> list[dict]:
+  """The overrides of every point of sweep `sweep` in the config file of `config_arg`."""
   path, arg = config_lib.split_spec(config_arg)
   module = config_lib.load_module(path)
-  fn = getattr(module, f"sweep_{sweep}", None)
-  if fn is None:
-    found = sorted(n[len("sweep_") :] for n in dir(module) if n.startswith("sweep_"))
-    raise UserError(f"{path} has no sweep_{sweep}; sweeps: {', '.join(found) or 'none'}")
+  sweeps = declared_sweeps(module)
+  if sweep not in sweeps:
+    raise UserError(
+      f"{path} has no sweep_{sweep}; its sweeps: {', '.join(sorted(sweeps)) or 'none'}"
+    )
   out = []
-  fn(lambda **kw: out.append(kw), arg or None)
+
+  def add(**overrides):
+    out.append(overrides)
+
+  try:
+    sweeps[sweep](add, arg or None)
+  except UserError:
+    raise
+  except Exception as e:  # a broken sweep function: one line naming the file and line
+    where = config_lib.where(e, path)
+    raise UserError(f"config file {path}{where}: sweep_{sweep}: {type(e).__name__}: {e}") from None
   return out
 
 

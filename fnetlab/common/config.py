@@ -5,7 +5,9 @@
 A config file exposes `get_config(arg=None)` (big_vision style); `arg` is everything after the
 first `:`. Overrides are `dotted.key -> value`; a text value (from the command line) is
 converted to the type the field already has (int, float, bool, str, tuple, list), so
-`--config.train.steps=1e3` is an error rather than a silent float. Every mistake — a missing
+`--config.train.steps=1e3` is an error rather than a silent float. A group in `OPEN_GROUPS`
+also takes new keys (`--config.model.mixer_options.interval=8`: the mixer checks its options
+when the model is built). Every mistake — a missing
 file, an exception inside the file, an unknown key, a value of the wrong type — is a one-line
 UserError naming the file or key.
 """
@@ -34,6 +36,8 @@ MESH_RULES = (
   ("vocab", None),
   ("embed_out", None),
 )
+# Groups whose keys are not fixed by the config file; their values are checked where used.
+OPEN_GROUPS = ("model.mixer_options",)
 
 
 def parse_value(text: str):
@@ -61,11 +65,11 @@ def load_module(path: str):
   except UserError:
     raise
   except Exception as e:
-    raise UserError(f"config file {path}{_where(e, path)}: {type(e).__name__}: {e}") from None
+    raise UserError(f"config file {path}{where(e, path)}: {type(e).__name__}: {e}") from None
   return module
 
 
-def _where(error: BaseException, path: str) -> str:
+def where(error: BaseException, path: str) -> str:
   """':LINE' of the innermost frame of `error` inside `path`, or ''."""
   line = getattr(error, "lineno", None) if isinstance(error, SyntaxError) else None
   for frame in traceback.extract_tb(error.__traceback__):
@@ -95,7 +99,7 @@ def load(spec: str, overrides: Mapping[str, Any] | None = None) -> ml_collection
   except UserError:
     raise
   except Exception as e:
-    raise UserError(f"config file {path}{_where(e, path)}: {type(e).__name__}: {e}") from None
+    raise UserError(f"config file {path}{where(e, path)}: {type(e).__name__}: {e}") from None
   apply_overrides(config, overrides or {})
   return config
 
@@ -142,6 +146,10 @@ def set_key(config, key: str, value) -> None:
     if not isinstance(node, (ml_collections.ConfigDict, dict)) or part not in node:
       raise UserError(f"config key {key}: unknown key {'.'.join(parents[: i + 1])!r}")
     node = node[part]
+  if isinstance(node, ml_collections.ConfigDict) and ".".join(parents) in OPEN_GROUPS:
+    if leaf not in node:
+      node[leaf] = parse_value(value) if isinstance(value, str) else value
+      return
   if not isinstance(node, (ml_collections.ConfigDict, dict)) or leaf not in node:
     known = sorted(node.keys()) if isinstance(node, (ml_collections.ConfigDict, dict)) else []
     close = [k for k in known if k.startswith(leaf[:3])] or known

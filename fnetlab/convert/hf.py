@@ -164,11 +164,10 @@ def spec_from_hf(cfg: dict, where: str = CONFIG) -> ModelSpec:
   heads = int(c["num_attention_heads"])
   if d % heads:
     raise UserError(f"{where}: hidden_size={d} is not divisible by num_attention_heads={heads}")
-  options = dict(num_heads=heads, dropout_rate=float(c["attention_probs_dropout_prob"]))
   return ModelSpec(
     mixer="attention",
-    mixer_options=tuple(sorted(options.items())),
     num_heads=heads,
+    attention_dropout=float(c["attention_probs_dropout_prob"]),
     embed_projection=False,
     **common,
   )

@@ -1,38 +1,25 @@
-"""The token-mixer registry.
+"""The token-mixer registry; the contract every mixer follows is `fnetlab.mixers.base`.
 
-Every mixer is a `flax.linen.Module` called as
-
-    module.apply(variables, x, mask=None, deterministic=True)
-
-with `x` of shape `[batch, length, features]` and `mask` `[batch, length]` (True at real
-tokens); the output has `x`'s shape. `get(name, **options)` builds one. Options are checked
-against the mixer's own fields, so an option a mixer does not have (for example
-`causal=True` on FNet) is an error, never silently dropped.
-
-A mixer whose class sets `is_block = True` (the WorkerTransformer layer) carries its own FFN
-and residuals and is used by the model builders in place of a whole block.
-
-Model-level settings reach mixers through `model_defaults` under shared field names
-(`fnetlab.models.layers.mixer_defaults`): `dropout_rate` is a mixer's attention-probability
-dropout (Attention, LSRA's attention half), `use_bias` its attention biases, `init_scheme` its
-dense initialisers (fnetlab/nn/inits.py); a whole-block mixer's `dropout_rate` is its residual
-dropout and `attention_dropout` its attention-probability dropout.
+`get(name, **fields)` builds one mixer. Fields are checked against the mixer's own, so a field
+a mixer does not have (for example `causal=True` on FNet) is an error, never silently dropped.
+`option_names(name)` are its user options (what `model.mixer_options` may set); its other
+fields are model plumbing (`base.MODEL_FIELDS`), which the model builders pass as `model=`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-
-from flax import linen as nn
+from collections.abc import Mapping
 
 from fnetlab.mixers.attention import Attention
+from fnetlab.mixers.base import MODEL_FIELDS, Mixer
 from fnetlab.mixers.baselines import FFOnly, LinearMixer, RandomMixer
 from fnetlab.mixers.fourier import FourierMixer
 from fnetlab.mixers.lsra import LSRA
 from fnetlab.mixers.spectral import SpectralMixer
 from fnetlab.mixers.worker import WorkerBlock, worker_positions
 
-MIXERS: dict[str, type[nn.Module]] = {
+MIXERS: dict[str, type[Mixer]] = {
   "fourier": FourierMixer,
   "linear": LinearMixer,
   "random": RandomMixer,
@@ -43,7 +30,7 @@ MIXERS: dict[str, type[nn.Module]] = {
   "worker": WorkerBlock,
 }
 
-# Fields every flax Module has; they are not user options.
+# Fields every flax Module has; neither options nor plumbing.
 _MODULE_FIELDS = {"parent", "name"}
 
 
@@ -54,20 +41,24 @@ def names() -> list[str]:
 
 def causal_names() -> list[str]:
   """Mixers that can be made causal (usable in the decoder)."""
-  return sorted(n for n, c in MIXERS.items() if getattr(c, "supports_causal", False))
+  return sorted(n for n, c in MIXERS.items() if c.supports_causal)
 
 
-def mixer_class(name: str) -> type[nn.Module]:
+def mixer_class(name: str) -> type[Mixer]:
   """The class registered under `name`; ValueError naming the valid choices."""
   if name not in MIXERS:
     raise ValueError(f"unknown mixer {name!r}; valid mixers: {', '.join(names())}")
   return MIXERS[name]
 
 
+def field_names(name: str) -> set[str]:
+  """Every field mixer `name` has: its user options and the model plumbing it takes."""
+  return {f.name for f in dataclasses.fields(mixer_class(name)) if f.init} - _MODULE_FIELDS
+
+
 def option_names(name: str) -> set[str]:
-  """The options (dataclass fields) that mixer `name` accepts."""
-  cls = mixer_class(name)
-  return {f.name for f in dataclasses.fields(cls) if f.init} - _MODULE_FIELDS
+  """The user options of mixer `name` (what `model.mixer_options` may set)."""
+  return field_names(name) - MODEL_FIELDS
 
 
 def option_value(name: str, options, key: str):
@@ -83,50 +74,66 @@ def option_value(name: str, options, key: str):
 
 def is_block(name: str) -> bool:
   """True when the mixer is a whole block (carries its own FFN and residuals)."""
-  return bool(getattr(mixer_class(name), "is_block", False))
+  return mixer_class(name).is_block
 
 
-def get(mixer: str, /, *, model_defaults: dict | None = None, **options) -> nn.Module:
-  """Builds the mixer registered as `mixer` with `options`.
+def check_options(name: str, options: Mapping) -> None:
+  """ValueError naming the first key of `options` that is not a user option of mixer `name`
+  (a model field gets the key to set instead)."""
+  valid = option_names(name)
+  for key in sorted(set(options) - valid):
+    where = f"a model setting (model.{key})" if key in MODEL_FIELDS else "not one of its options"
+    raise ValueError(
+      f"mixer {name!r} option {key!r}: {where}; its options: {', '.join(sorted(valid)) or 'none'}"
+    )
 
-  `causal=True` is translated by the mixer class (`causal_options`) and refused by mixers
-  that cannot be causal. `model_defaults` are model-level sizes (num_heads, d_ff, dtype,
-  dropout_rate, ...) that a builder offers every mixer; each mixer takes only the ones it
-  has fields for, and explicit `options` win. Unknown `options` raise ValueError.
+
+def get(mixer: str, /, *, model: Mapping | None = None, causal: bool = False, **fields) -> Mixer:
+  """Builds the mixer registered as `mixer` with `fields` (options or plumbing).
+
+  `causal=True` is translated by the mixer class (`causal_options`, plus its `causal` field
+  where it has one) and refused by mixers that cannot be causal. `model` maps plumbing names
+  (`base.MODEL_FIELDS`) to the model's values; the mixer takes those it has fields for, and
+  explicit `fields` win. Unknown `fields` raise ValueError.
   """
   name = mixer
   cls = mixer_class(name)
-  options = dict(options)
-  module_kwargs = {k: options.pop(k) for k in ("name", "parent") if k in options}
-  causal = options.pop("causal", None)
-  valid = option_names(name)
-  unknown = sorted(set(options) - valid)
+  fields = dict(fields)
+  module_kwargs = {k: fields.pop(k) for k in ("name", "parent") if k in fields}
+  valid = field_names(name)
+  unknown = sorted(set(fields) - valid)
   if unknown:
     raise ValueError(
       f"mixer {name!r} has no option {', '.join(map(repr, unknown))}; "
-      f"its options: {', '.join(sorted(valid)) or '(none)'}"
+      f"its options: {', '.join(sorted(option_names(name))) or '(none)'}"
     )
   if causal:
-    if not getattr(cls, "supports_causal", False):
+    if not cls.supports_causal:
       raise ValueError(
         f"mixer {name!r} cannot be causal (causal=True); causal mixers: {', '.join(causal_names())}"
       )
-    options = cls.causal_options(options)
-  defaults = {k: v for k, v in (model_defaults or {}).items() if k in valid}
-  return cls(**{**defaults, **options}, **module_kwargs)
+    fields = cls.causal_options(fields)
+    if "causal" in valid:
+      fields["causal"] = True
+  plumbing = {k: v for k, v in (model or {}).items() if k in valid and k in MODEL_FIELDS}
+  return cls(**{**plumbing, **fields}, **module_kwargs)
 
 
 __all__ = [
   "MIXERS",
+  "MODEL_FIELDS",
   "Attention",
   "FFOnly",
   "FourierMixer",
   "LSRA",
   "LinearMixer",
+  "Mixer",
   "RandomMixer",
   "SpectralMixer",
   "WorkerBlock",
   "causal_names",
+  "check_options",
+  "field_names",
   "get",
   "is_block",
   "mixer_class",

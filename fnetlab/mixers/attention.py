@@ -18,6 +18,8 @@ Options beyond the textbook layer:
   `dot_product_attention` for the other inference cases; the explicit kernel when probability
   dropout is active in training on GPU or TPU (no fused kernel there takes it).
   `'explicit'`, `'blocked'`, `'xla'`, `'cudnn'`, `'splash'`, `'flash'` force one path.
+- `attention_dropout` (the model's, as every model field in `MODEL_FIELDS`,
+  fnetlab/mixers/base.py): dropout on the attention probabilities.
 - `dropout_impl`: `'hash'` draws the probability-dropout mask inside the kernel from a
   position hash (regenerated in the backward pass, never stored); `'threefry'` applies
   `fnetlab.nn.dropout.Dropout(impl='threefry')` to the explicit kernel's probabilities.
@@ -32,6 +34,7 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
+from fnetlab.mixers.base import Mixer
 from fnetlab.nn import attention, logical, rope
 from fnetlab.nn.dropout import Dropout
 from fnetlab.nn.inits import dense_init
@@ -43,17 +46,17 @@ QKV = ("query", "key", "value")
 attend = attention.attend
 
 
-class Attention(nn.Module):
+class Attention(Mixer):
   """Multi-head attention mixer with padding mask, causality, gating, RoPE and a KV cache."""
 
   num_heads: int = 8
   qkv_dim: int | None = None  # total Q/K/V width; None = the input width (LRA Image uses less)
   causal: bool = False
   gate: str | None = None  # None | 'elementwise' | 'headwise'
-  rope: bool = False
-  dropout_rate: float = 0.0  # dropout on attention probabilities
+  rope: bool = False  # rotary positions on Q and K (model.rope)
+  attention_dropout: float = 0.0  # dropout on attention probabilities
   dropout_impl: str = "hash"  # dropout mask PRNG (fnetlab/nn/dropout.py)
-  use_bias: bool = True
+  attention_bias: bool = True  # biases on the Q/K/V/out projections
   init_scheme: str = "fnet"  # initialisers of the dense layers (fnetlab/nn/inits.py)
   decode: bool = False
   kernel: str = (
@@ -63,9 +66,9 @@ class Attention(nn.Module):
 
   supports_causal: ClassVar[bool] = True
 
-  @staticmethod
-  def causal_options(options):
-    return {**options, "causal": True}
+  @classmethod
+  def encodes_positions(cls, model: Any) -> bool:
+    return bool(model.rope)  # RoPE: no absolute table needed
 
   @nn.compact
   def __call__(self, x, mask=None, deterministic=True):
@@ -80,7 +83,7 @@ class Attention(nn.Module):
     dense = functools.partial(
       nn.DenseGeneral,
       features=(self.num_heads, head_dim),
-      use_bias=self.use_bias,
+      use_bias=self.attention_bias,
       dtype=self.dtype,
       kernel_init=logical(kernel_init, "embed", "heads", "kv"),
       bias_init=logical(bias_init, "heads", "kv"),
@@ -103,12 +106,13 @@ class Attention(nn.Module):
       q, k = rope(q, positions), rope(k, positions)
 
     drop = {}
-    if self.dropout_rate > 0 and not deterministic:
+    rate = self.attention_dropout
+    if rate > 0 and not deterministic:
       if self.dropout_impl == "hash":  # fused into the kernel; one 64-bit seed per call
         seed = jax.random.bits(self.make_rng("dropout"), (2,), jnp.uint32)
-        drop = dict(dropout_rate=self.dropout_rate, dropout_seed=seed)
+        drop = dict(dropout_rate=rate, dropout_seed=seed)
       else:
-        drop = dict(dropout=Dropout(self.dropout_rate, deterministic=False, impl=self.dropout_impl))
+        drop = dict(dropout=Dropout(rate, deterministic=False, impl=self.dropout_impl))
     # A dropout callable on the probabilities (dropout_impl='threefry') needs the explicit kernel.
     requested = "explicit" if "dropout" in drop and self.kernel == "auto" else self.kernel
     kernel = attention.resolve(
@@ -130,7 +134,7 @@ class Attention(nn.Module):
     out = nn.DenseGeneral(
       d,
       axis=(-2, -1),
-      use_bias=self.use_bias,
+      use_bias=self.attention_bias,
       dtype=self.dtype,
       kernel_init=logical(kernel_init, "heads", "kv", "embed"),
       bias_init=logical(bias_init, "embed"),

@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
+from fnetlab.mixers.base import Mixer
 from fnetlab.nn import logical, scope_seed
 from fnetlab.nn.inits import dense_init
 
@@ -29,12 +30,10 @@ def _two_sided(x, w_len, w_feat):
   return jnp.einsum("bnd,mn,de->bme", x, w_len.astype(x.dtype), w_feat.astype(x.dtype))
 
 
-class LinearMixer(nn.Module):
+class LinearMixer(Mixer):
   """Learned mixing matrices over length and features."""
 
   init_scheme: str = "fnet"  # fnet: N(0, 0.02²) as f_net; xavier / lra: Xavier-uniform
-
-  supports_causal: ClassVar[bool] = False
 
   @nn.compact
   def __call__(self, x, mask=None, deterministic=True):
@@ -46,12 +45,10 @@ class LinearMixer(nn.Module):
     return _two_sided(x, w_len, w_feat)
 
 
-class RandomMixer(nn.Module):
+class RandomMixer(Mixer):
   """Fixed random mixing matrices over length and features (no parameters)."""
 
   seed: int = 0  # added to the per-layer seed, to draw a different family of matrices
-
-  supports_causal: ClassVar[bool] = False
 
   @nn.compact
   def __call__(self, x, mask=None, deterministic=True):
@@ -62,14 +59,10 @@ class RandomMixer(nn.Module):
     return _two_sided(x, lecun(k_len, (n, n)), lecun(k_feat, (d, d)))
 
 
-class FFOnly(nn.Module):
+class FFOnly(Mixer):
   """Identity mixing."""
 
-  supports_causal: ClassVar[bool] = True
-
-  @staticmethod
-  def causal_options(options):
-    return options  # the identity is trivially causal
+  supports_causal: ClassVar[bool] = True  # the identity is trivially causal
 
   @nn.compact
   def __call__(self, x, mask=None, deterministic=True):

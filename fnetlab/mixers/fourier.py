@@ -49,13 +49,12 @@ a custom VJP, so forward-mode differentiation (jax.jvp) goes through `fourier_df
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import linen as nn
 
+from fnetlab.mixers.base import Mixer
 from fnetlab.nn.platform import target_platform
 
 
@@ -130,12 +129,10 @@ def choose_impl(impl: str, length: int) -> str:
   return "dft" if target_platform() == "tpu" and length <= DFT_MAX_LEN else "fft"
 
 
-class FourierMixer(nn.Module):
+class FourierMixer(Mixer):
   """FNet mixing sublayer: Re(FFT2) over (length, features). Parameter-free."""
 
   impl: str = "fft"  # fft | dft | auto
-
-  supports_causal: ClassVar[bool] = False
 
   @nn.compact
   def __call__(self, x, mask=None, deterministic=True):

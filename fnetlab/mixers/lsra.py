@@ -44,6 +44,7 @@ import jax.numpy as jnp
 from flax import linen as nn
 
 from fnetlab.mixers.attention import Attention
+from fnetlab.mixers.base import Mixer
 from fnetlab.nn import depthwise_conv, logical, masked
 from fnetlab.nn.dropout import Dropout
 from fnetlab.nn.inits import dense_init
@@ -80,7 +81,7 @@ def torch_xavier_taps(key, shape, dtype=jnp.float32):
   return jax.random.uniform(key, shape, dtype, -bound, bound)
 
 
-class LSRA(nn.Module):
+class LSRA(Mixer):
   """Long-short range attention: attention on half the channels, convolution on the rest."""
 
   num_heads: int = 4  # heads of the attention half
@@ -90,17 +91,13 @@ class LSRA(nn.Module):
   glu: bool | None = None  # None: as released (GLU with dynamic, none with lightweight)
   causal: bool = False
   weight_dropout: float = 0.0  # DropConnect on the normalised conv taps
-  dropout_rate: float = 0.0  # attention-probability dropout
+  attention_dropout: float = 0.0  # the attention half's probability dropout
   dropout_impl: str = "hash"  # dropout mask PRNG (fnetlab/nn/dropout.py)
-  use_bias: bool = True  # biases on the attention half's projections
+  attention_bias: bool = True  # biases on the attention half's projections
   init_scheme: str = "fnet"  # dense-layer initialisers (fnetlab/nn/inits.py)
   dtype: Any = jnp.float32
 
   supports_causal: ClassVar[bool] = True
-
-  @staticmethod
-  def causal_options(options):
-    return {**options, "causal": True}
 
   @nn.compact
   def __call__(self, x, mask=None, deterministic=True):
@@ -114,9 +111,9 @@ class LSRA(nn.Module):
     y_att = Attention(
       num_heads=self.num_heads,
       causal=self.causal,
-      dropout_rate=self.dropout_rate,
+      attention_dropout=self.attention_dropout,
       dropout_impl=self.dropout_impl,
-      use_bias=self.use_bias,
+      attention_bias=self.attention_bias,
       init_scheme=self.init_scheme,
       dtype=self.dtype,
       name="attention",

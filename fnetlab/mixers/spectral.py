@@ -33,6 +33,7 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
+from fnetlab.mixers.base import Mixer
 from fnetlab.nn import logical, masked
 
 MODES = ("fixed", "elastic", "causal")
@@ -73,7 +74,7 @@ def causal_conv_fft(x: jax.Array, h: jax.Array) -> jax.Array:
   return jnp.fft.irfft(xf * hf, n=size, axis=-2)[..., :n, :]
 
 
-class SpectralMixer(nn.Module):
+class SpectralMixer(Mixer):
   """Learned per-channel spectral filter over the length axis (fixed | elastic | causal)."""
 
   mode: str = "fixed"

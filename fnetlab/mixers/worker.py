@@ -37,6 +37,7 @@ import numpy as np
 from flax import linen as nn
 
 from fnetlab.mixers.attention import attend
+from fnetlab.mixers.base import Mixer
 from fnetlab.nn import attention, depthwise_conv, logical, rope
 from fnetlab.nn.dropout import Dropout
 from fnetlab.nn.inits import dense_init
@@ -50,7 +51,7 @@ def worker_positions(length: int, interval: int) -> np.ndarray:
   return pos
 
 
-class WorkerBlock(nn.Module):
+class WorkerBlock(Mixer):
   """One WorkerTransformer layer (a whole block)."""
 
   interval: int = 4
@@ -62,18 +63,21 @@ class WorkerBlock(nn.Module):
   dropout_rate: float = 0.0  # residual dropout (after attention and after the FFN)
   attention_dropout: float = 0.0  # attention-probability dropout
   dropout_impl: str = "hash"  # dropout mask PRNG (fnetlab/nn/dropout.py)
-  use_bias: bool = False  # biases on q/k/v/gate/out (the reference has none)
+  use_bias: bool = False  # biases on q/k/v/gate/out (the reference has none; a worker
+  # option: model.attention_bias, the f_net/LRA attention setting, does not reach this layer)
   init_scheme: str = "fnet"  # dense-layer initialisers (fnetlab/nn/inits.py)
   dtype: Any = jnp.float32
 
-  supports_causal: ClassVar[bool] = True
+  supports_causal: ClassVar[bool] = True  # causal by construction
   is_block: ClassVar[bool] = True
   always_causal: ClassVar[bool] = True  # no option makes it bidirectional
   final_norm: ClassVar[str] = "rms"  # the reference model's last norm
+  # Only worker streams are updated, so a CLS stream stays its embedding: pool by mean.
+  pooling: ClassVar[str | None] = "mean"
 
-  @staticmethod
-  def causal_options(options):
-    return options  # causal by construction
+  @classmethod
+  def encodes_positions(cls, model: Any) -> bool:
+    return True  # RoPE on Q and K at absolute positions, always
 
   @nn.compact
   def __call__(self, x, mask=None, deterministic=True):

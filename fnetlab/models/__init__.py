@@ -1,6 +1,12 @@
 """Models: the encoder family (classification, retrieval, pretraining) and the causal decoder."""
 
-from fnetlab.models.config import LRA_ENCODER, SIZES, ModelSpec, layer_mixers, spec_from_config
+from fnetlab.models.config import (
+  SIZES,
+  ModelSpec,
+  check_causal,
+  layer_mixers,
+  spec_from_config,
+)
 from fnetlab.models.decoder import Decoder, supports_decode
 from fnetlab.models.encoder import (
   Classifier,
@@ -12,7 +18,6 @@ from fnetlab.models.encoder import (
 )
 
 __all__ = [
-  "LRA_ENCODER",
   "SIZES",
   "Classifier",
   "Decoder",
@@ -22,6 +27,7 @@ __all__ = [
   "EncoderModel",
   "ModelSpec",
   "Pretrainer",
+  "check_causal",
   "layer_mixers",
   "spec_from_config",
   "supports_decode",

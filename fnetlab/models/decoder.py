@@ -1,9 +1,9 @@
 """A causal language model built from any causal-capable mixer.
 
-Token embedding + positions (learned by default; `none` when the mixer brings its own, e.g.
-RoPE attention or the WorkerTransformer) -> N blocks made causal -> final norm -> logits. The
-final norm is LayerNorm, or RMSNorm for the WorkerTransformer (its reference ends with one;
-`model.final_norm` overrides).
+Token embedding + positions (`model.positions`; with `auto` none where the mixer brings its
+own, RoPE attention or the WorkerTransformer, else a learned table) -> N blocks made causal ->
+final norm -> logits. The final norm is LayerNorm, or RMSNorm for the WorkerTransformer (its
+reference ends with one; `model.final_norm` overrides).
 The blocks follow `model.norm` like the encoder's (the ModelSpec default is post-LN; the LM
 configs set `norm='pre'`, as is usual for decoders). Non-causal mixers (FNet, linear,
 random) are refused by the mixer registry with a clear error.
@@ -28,7 +28,7 @@ from fnetlab.nn.inits import dense_init
 
 def supports_decode(spec: ModelSpec) -> bool:
   """True when every layer keeps a KV cache (pure attention decoders)."""
-  return all("decode" in mixers.option_names(n) for n in layer_mixers(spec))
+  return all("decode" in mixers.field_names(n) for n in layer_mixers(spec))
 
 
 class Decoder(nn.Module):
@@ -56,7 +56,7 @@ class Decoder(nn.Module):
       embedding_init=logical(nn.initializers.normal(0.02), "vocab", "embed"),
       name="embed",
     )
-    positions = Positions(spec.positions, spec.max_len, spec.d_model, name="position")
+    positions = Positions(spec.resolved_positions, spec.max_len, spec.d_model, name="position")
     x = add_positions(emb(ids), positions(ids.shape[1], offset))
     drop = Dropout(spec.dropout_rate, impl=spec.dropout_impl)
     x = drop(x, deterministic=deterministic).astype(spec.compute_dtype)

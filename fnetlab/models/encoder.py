@@ -58,7 +58,9 @@ class Embeddings(nn.Module):
       embedding_init=logical(nn.initializers.normal(spec.embed_init_std), "vocab", "embed"),
       name="word",
     )
-    self.positions = Positions(spec.positions, spec.max_len, spec.embed_dim, name="position")
+    self.positions = Positions(
+      spec.resolved_positions, spec.max_len, spec.embed_dim, name="position"
+    )
     if spec.type_vocab_size:
       self.types = nn.Embed(
         spec.type_vocab_size,
@@ -127,7 +129,7 @@ class Pooler(nn.Module):
 
   @nn.compact
   def __call__(self, h, mask=None):
-    x = pool(h, mask if self.spec.pool_masked else None, self.spec.pooling)
+    x = pool(h, mask if self.spec.pool_masked else None, self.spec.resolved_pooling)
     if self.spec.pooler_dense:
       spec = self.spec
       pooler = dense(

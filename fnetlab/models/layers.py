@@ -141,14 +141,9 @@ def layer_norm(spec: ModelSpec, name: str):
 
 
 def final_norm(spec: ModelSpec, name: str = "final_norm"):
-  """The norm after the last pre-LN block: LayerNorm, or RMSNorm where the mixer's reference
-  model ends with one (the WorkerTransformer); `model.final_norm` overrides."""
-  from fnetlab import mixers
-
-  kind = spec.final_norm
-  if kind == "auto":
-    kind = getattr(mixers.mixer_class(spec.mixer), "final_norm", "layer")
-  if kind == "rms":
+  """The norm after the last pre-LN block: `spec.resolved_final_norm` (LayerNorm, or RMSNorm
+  where the mixer's reference model ends with one, the WorkerTransformer)."""
+  if spec.resolved_final_norm == "rms":
     return nn.RMSNorm(
       epsilon=spec.ln_eps,
       dtype=spec.compute_dtype,
@@ -195,47 +190,23 @@ class Block(nn.Module):
     return x + ffn(layer_norm(spec, "ffn_norm")(x), deterministic)
 
 
-def mixer_defaults(spec: ModelSpec, block: bool) -> dict:
-  """The model-level settings offered to every mixer (each takes those it has fields for).
-
-  A mixer's `dropout_rate` is its attention-probability dropout (Attention, LSRA) and `use_bias`
-  its attention biases; a whole-block mixer's `dropout_rate` is its residual dropout instead,
-  and it takes the attention dropout as `attention_dropout`.
-  """
-  defaults = dict(
-    num_heads=spec.num_heads,
-    d_ff=spec.d_ff,
-    dtype=spec.compute_dtype,
-    init_scheme=spec.init_scheme,
-    dropout_impl=spec.dropout_impl,
-  )
-  if block:
-    return {
-      **defaults,
-      "dropout_rate": spec.dropout_rate,
-      "attention_dropout": spec.attention_dropout,
-    }
-  return {**defaults, "dropout_rate": spec.attention_dropout, "use_bias": spec.attention_bias}
-
-
 def build_blocks(spec: ModelSpec, causal: bool = False, decode: bool = False) -> list[nn.Module]:
   """One block per layer: the mixer chosen by the hybrid layout, injected into a Block, or the
-  mixer itself where the mixer is a whole block (the WorkerTransformer layer)."""
+  mixer itself where the mixer is a whole block (the WorkerTransformer layer). Every layer's
+  mixer takes the model's plumbing (`ModelSpec.mixer_fields`); the model's own mixer also
+  takes the user options `model.mixer_options`."""
   from fnetlab import mixers
   from fnetlab.models.config import layer_mixers
 
+  model = spec.mixer_fields()
   blocks = []
   for i, name in enumerate(layer_mixers(spec)):
     options = dict(spec.mixer_options) if name == spec.mixer else {}
-    if causal:
-      options["causal"] = True
-    if decode and "decode" in mixers.option_names(name):
+    if decode and "decode" in mixers.field_names(name):
       options["decode"] = True
     if mixers.is_block(name):
-      defaults = mixer_defaults(spec, block=True)
-      blocks.append(mixers.get(name, model_defaults=defaults, name=f"layer_{i}", **options))
+      blocks.append(mixers.get(name, model=model, causal=causal, name=f"layer_{i}", **options))
     else:
-      defaults = mixer_defaults(spec, block=False)
-      mixer = mixers.get(name, model_defaults=defaults, parent=None, **options)
+      mixer = mixers.get(name, model=model, causal=causal, parent=None, **options)
       blocks.append(Block(mixer=mixer, spec=spec, name=f"layer_{i}"))
   return blocks

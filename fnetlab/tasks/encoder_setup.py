@@ -111,7 +111,7 @@ def encoder_setup(config, **overrides) -> tuple[object, ModelSpec]:
       )
     try:
       arch = spec_dict(spec_from_config({**src, "vocab_size": tok.vocab_size}))
-    except ValueError as e:
+    except UserError as e:
       raise UserError(f"init_from {config.init_from}/config.json: {e}") from None
     model.update({k: v for k, v in arch.items() if k not in HEAD_FIELDS})
     logging.info("model architecture from init_from %s: %s", config.init_from, arch)
@@ -121,10 +121,7 @@ def encoder_setup(config, **overrides) -> tuple[object, ModelSpec]:
       f"{tok.vocab_size} ids ({getattr(tok, 'path', 'byte-level')})"
     )
   model["vocab_size"] = tok.vocab_size
-  try:
-    spec = spec_from_config(model, **overrides)
-  except ValueError as e:
-    raise UserError(str(e)) from None
+  spec = spec_from_config(model, **overrides)
   with config.unlocked():
     for key, value in spec_dict(spec).items():
       config.model[key] = value
@@ -133,7 +130,7 @@ def encoder_setup(config, **overrides) -> tuple[object, ModelSpec]:
 
 def check_length(config, spec: ModelSpec) -> int:
   max_len = int(config.data.max_len)
-  if spec.positions == "learned" and max_len > spec.max_len:
+  if spec.resolved_positions == "learned" and max_len > spec.max_len:
     raise UserError(
       f"config key data.max_len={max_len} exceeds model.max_len={spec.max_len} "
       "(the learned position table)"

@@ -13,6 +13,7 @@ logged as the extra, clearly separate `worker_positions_loss`, never as the loss
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import jax.numpy as jnp
@@ -22,23 +23,19 @@ import optax
 from fnetlab import mixers
 from fnetlab.common.errors import UserError
 from fnetlab.data import lm as data
-from fnetlab.models import Decoder, layer_mixers, spec_from_config
+from fnetlab.models import Decoder, check_causal, spec_from_config
 from fnetlab.tasks.base import Task
 
 
-def check_causal(model_cfg) -> None:
-  """UserError unless every layer's mixer can run causally with the configured options."""
-  options = dict(model_cfg.mixer_options or {})
-  for name in sorted(set(layer_mixers(spec_from_config(model_cfg)))):
-    if name not in mixers.causal_names():
-      raise UserError(
-        f"config key model.mixer={name!r}: the language model needs a causal mixer; "
-        f"causal mixers: {', '.join(mixers.causal_names())}"
-      )
-    try:
-      mixers.get(name, causal=True, **(options if name == model_cfg.mixer else {}))
-    except ValueError as e:
-      raise UserError(f"config key model.mixer_options: {e}") from None
+def causal_spec(model_cfg, **overrides):
+  """The ModelSpec of a language model: UserError unless every layer's mixer can run causally
+  with the configured options."""
+  spec = spec_from_config(model_cfg, **overrides)
+  try:
+    check_causal(spec)
+  except ValueError as e:
+    raise UserError(f"config key {e} (the language model needs a causal mixer)") from None
+  return spec
 
 
 def worker_interval(spec) -> int | None:
@@ -101,13 +98,13 @@ def build(config) -> Task:
   block = int(config.data.block_size)
   if block < 1:
     raise UserError(f"config key data.block_size={block} must be >= 1")
-  if config.model.positions == "learned" and int(config.model.max_len) < block:
+  spec = causal_spec(config.model)
+  if spec.resolved_positions == "learned" and spec.max_len < block:
     raise UserError(
       f"config key model.max_len={config.model.max_len} is shorter than data.block_size={block}"
     )
-  check_causal(config.model)
   splits, vocab, chars = data.lm_splits(config.data, config.seed)
-  spec = spec_from_config(config.model, vocab_size=vocab.size)
+  spec = dataclasses.replace(spec, vocab_size=vocab.size)
   loss_fn, predict_fn, metrics_fn = make_fns(worker_interval(spec))
   return Task(
     name="lm",

@@ -17,45 +17,22 @@ depart from them); this module holds the models, losses and metrics:
 tfds is used through `tfds.data_source` (array_record; no TensorFlow needed) with
 `download=False`: these tasks never download.
 
-LRA's `qkv_dim` (narrower than `d_model` for Image / Pathfinder / Path-X) lives in the config's
-`attention` block and is passed to the mixer here, at build time, only when the chosen mixer
-has that option, so `--config.model.mixer=...` overrides and mixer sweeps stay valid. The
-attention-probability dropout is a model field (`model.attention_dropout`) that every
-attention layer takes, including hybrid layers and LSRA's attention half.
+LRA's `qkv_dim` (narrower than `d_model` for Image / Pathfinder / Path-X) is part of each
+config's `lra` size (`model.qkv_dim`), and the attention-probability dropout is
+`model.attention_dropout`: model fields that every attention layer takes (hybrid layers
+included; the attention dropout also reaches LSRA's attention half and the worker layer), so
+`--config.model.mixer=...` overrides and mixer sweeps stay valid.
 """
 
 from __future__ import annotations
 
 import os
 
-from fnetlab import mixers
 from fnetlab.common.errors import UserError
 from fnetlab.data import lra as data
 from fnetlab.data import pathfinder
 from fnetlab.models import Classifier, DualClassifier, spec_from_config
 from fnetlab.tasks.base import Task, classification_task
-
-# ----------------------------------------------------------------------------- model
-
-
-def model_spec(config, *, vocab_size: int, num_classes: int):
-  """The ModelSpec, with the config's `attention` settings mapped to mixers that take them."""
-  model = config.model.to_dict()
-  mixer = model["mixer"]
-  try:
-    valid = mixers.option_names(mixer)
-  except ValueError as e:
-    raise UserError(f"config key model.mixer: {e}") from None
-  options = dict(model.pop("mixer_options", None) or {})
-  att = config.get("attention")
-  if att is not None and att.get("qkv_dim") and "qkv_dim" in valid:
-    options.setdefault("qkv_dim", int(att.qkv_dim))
-  try:
-    return spec_from_config(
-      model, mixer_options=options, vocab_size=vocab_size, num_classes=num_classes
-    )
-  except ValueError as e:
-    raise UserError(str(e)) from None
 
 
 def _check_length(config, needed: int, what: str) -> None:
@@ -79,7 +56,7 @@ def build_text(config) -> Task:
   """Byte-level IMDB: CLS + bytes, binary sentiment; validation is the test split."""
   width = _byte_width(config)
   splits = data.imdb_splits(config.data.dir, width)
-  spec = model_spec(config, vocab_size=data.BYTE_VOCAB + 1, num_classes=2)
+  spec = spec_from_config(config.model, vocab_size=data.BYTE_VOCAB + 1, num_classes=2)
   info = {"data_dir": config.data.dir or "tfds default", "bytes": width}
   return classification_task("text", Classifier(spec), splits, info)
 
@@ -88,7 +65,7 @@ def build_image(config) -> Task:
   """Grayscale CIFAR-10: CLS + 1024 pixel ids, 10 classes."""
   _check_length(config, 1025, "CLS + 1024 CIFAR-10 pixels")
   splits = data.cifar10_splits(config.data.dir, bool(config.data.get("mask_zero_pixels", False)))
-  spec = model_spec(config, vocab_size=data.PIXEL_VOCAB + 1, num_classes=10)
+  spec = spec_from_config(config.model, vocab_size=data.PIXEL_VOCAB + 1, num_classes=10)
   info = {"data_dir": config.data.dir or "tfds default"}
   return classification_task("image", Classifier(spec), splits, info)
 
@@ -98,7 +75,7 @@ def build_retrieval(config) -> Task:
   cls = bool(config.data.get("cls", False))
   width = _byte_width(config, cls)
   splits, documents = data.retrieval_splits(config.data.dir, width, cls)
-  spec = model_spec(config, vocab_size=data.BYTE_VOCAB + cls, num_classes=2)
+  spec = spec_from_config(config.model, vocab_size=data.BYTE_VOCAB + cls, num_classes=2)
   info = {"data_dir": os.path.expanduser(config.data.dir), "documents": documents, "bytes": width}
   return classification_task("retrieval", DualClassifier(spec), splits, info)
 
@@ -127,7 +104,7 @@ def build_pathfinder(config) -> Task:
     int(config.data.split_seed),
     bool(config.data.get("mask_zero_pixels", False)),
   )
-  spec = model_spec(config, vocab_size=data.PIXEL_VOCAB, num_classes=2)
+  spec = spec_from_config(config.model, vocab_size=data.PIXEL_VOCAB, num_classes=2)
   name = config.task if config.task == "pathx" or res == 32 else f"pathfinder{res}"
   info = {"data_dir": str(root), "resolution": res, "difficulty": difficulty}
   return classification_task(name, Classifier(spec), splits, info)

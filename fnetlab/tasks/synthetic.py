@@ -44,20 +44,21 @@ def random_split(kind: str, spec, rows: int, seq_len: int, seed: int, split: str
   return ArraySource({"inputs": inputs, "targets": targets})
 
 
-def build(config) -> Task:
-  data = config.data
-  kind = data.get("kind", "classify")
+def model_spec(config):
+  """The ModelSpec of `config`'s model (causal for `data.kind='lm'`); UserError naming the key."""
+  kind = config.data.get("kind", "classify")
   if kind not in KINDS:
     raise UserError(f"config key data.kind={kind!r}; valid: {', '.join(KINDS)}")
+  return lm.causal_spec(config.model) if kind == "lm" else spec_from_config(config.model)
+
+
+def build(config) -> Task:
+  data = config.data
+  spec = model_spec(config)
+  kind = data.get("kind", "classify")
   rows = int(data.get("num_examples", 0) or 0) or int(config.train.batch_size)
   seq_len = int(data.get("seq_len", 0) or 0) or int(config.model.max_len)
-  if kind == "lm":
-    lm.check_causal(config.model)
-  try:
-    spec = spec_from_config(config.model)
-  except ValueError as e:
-    raise UserError(str(e)) from None
-  if spec.positions == "learned" and seq_len > spec.max_len:
+  if spec.resolved_positions == "learned" and seq_len > spec.max_len:
     raise UserError(f"config key data.seq_len={seq_len} exceeds model.max_len={spec.max_len}")
   splits = {s: random_split(kind, spec, rows, seq_len, config.seed, s) for s in SPLIT_SEEDS}
   if kind == "classify":
