@@ -11,7 +11,7 @@ data it reads and which masking rate it uses: fnetlab/tasks/spt.py and docs/comp
 
 from fnetlab.common import config as config_lib
 from fnetlab.common.errors import UserError
-from fnetlab.tasks.spt import pretrain_config
+from fnetlab.config import pretrain_config
 
 
 def get_config(arg=None):

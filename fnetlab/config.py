@@ -16,7 +16,8 @@ Presets kept here, beside the skeleton:
 - `LRA_ENCODER` / `lra_encoder`: the official LRA Transformer block and encoder, and the
   `lra` size of each LRA task;
 - `apply_runlocal`: a quick CPU budget;
-- `apply_cpu_suite`: the CPU suite's shared block and budget (configs/suite/).
+- `apply_cpu_suite`: the CPU suite's shared block and budget (configs/suite/);
+- `pretrain_config`: the self-pretraining config of a task config (configs/spt.py).
 """
 
 from __future__ import annotations
@@ -225,3 +226,36 @@ def apply_cpu_suite(
   c.optim.weight_decay = 0.01
   c.optim.b1, c.optim.b2, c.optim.eps = 0.9, 0.98, 1e-9
   c.optim.clip_norm = 1.0
+
+
+# ----------------------------------------------------------------------------- self-pretraining
+
+#: The paper's masking rate per task kind (fnetlab/tasks/spt.py): visual 50%, Text and
+#: Retrieval 15%, ListOps 10%.
+MASK_RATES = {
+  "image": 0.5,
+  "pathfinder": 0.5,
+  "pathx": 0.5,
+  "digits": 0.5,
+  "pathfinder_pooled": 0.5,
+  "text": 0.15,
+  "retrieval": 0.15,
+  "shakespeare_genre": 0.15,
+  "shakespeare_match": 0.15,
+  "listops": 0.1,
+}
+DEFAULT_MASK_RATE = 0.15
+
+
+def pretrain_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """The SPT config of a task config (module docstring); `config` is not changed."""
+  if config.task == "spt":
+    raise UserError("config: already a self-pretraining config (task=spt)")
+  c = ml_collections.ConfigDict(config.to_dict())
+  c.spt = ml_collections.ConfigDict()
+  c.spt.task = config.task  # the task whose training inputs are denoised
+  c.spt.mask_rate = MASK_RATES.get(config.task, DEFAULT_MASK_RATE)  # masked fraction (bidir.)
+  c.task = "spt"
+  c.train.best_metric = "loss"  # validation denoising loss picks the checkpoint
+  c.train.best_mode = "min"
+  return c

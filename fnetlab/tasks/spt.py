@@ -7,7 +7,7 @@ fine-tuned on the task from the pretraining's best-validation checkpoint (docs/c
   fnetlab train --config=configs/spt.py:configs/suite/digits.py --workdir=runs/spt
   fnetlab train --config=configs/suite/digits.py --config.init_from=runs/spt@best --workdir=runs/ft
 
-`pretrain_config(config)` turns any classification config into its SPT config: `task="spt"`,
+`fnetlab.config.pretrain_config(config)` turns any classification config into its SPT config: `task="spt"`,
 the original task in `spt.task`, and `spt.mask_rate`, the paper's rate for the task's kind
 (`MASK_RATES`: 50% for images, 15% for text and retrieval, 10% for ListOps; 15% otherwise).
 The best checkpoint is picked on the validation denoising loss (`train.best_metric=loss`,
@@ -40,35 +40,7 @@ from fnetlab.common.errors import UserError
 from fnetlab.models import Classifier, Denoiser, DualClassifier, layer_mixers
 from fnetlab.tasks.base import Task
 
-#: The paper's masking rate per task kind: visual 50%, Text and Retrieval 15%, ListOps 10%.
-MASK_RATES = {
-  "image": 0.5,
-  "pathfinder": 0.5,
-  "pathx": 0.5,
-  "digits": 0.5,
-  "pathfinder_pooled": 0.5,
-  "text": 0.15,
-  "retrieval": 0.15,
-  "shakespeare_genre": 0.15,
-  "shakespeare_match": 0.15,
-  "listops": 0.1,
-}
-DEFAULT_MASK_RATE = 0.15
 INPUT_KEYS = ("inputs", "mask", "type_ids")
-
-
-def pretrain_config(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-  """The SPT config of a task config (module docstring); `config` is not changed."""
-  if config.task == "spt":
-    raise UserError("config: already a self-pretraining config (task=spt)")
-  c = ml_collections.ConfigDict(config.to_dict())
-  c.spt = ml_collections.ConfigDict()
-  c.spt.task = config.task  # the task whose training inputs are denoised
-  c.spt.mask_rate = MASK_RATES.get(config.task, DEFAULT_MASK_RATE)  # masked fraction (bidir.)
-  c.task = "spt"
-  c.train.best_metric = "loss"  # validation denoising loss picks the checkpoint
-  c.train.best_mode = "min"
-  return c
 
 
 class InputsOnly:
