@@ -75,8 +75,8 @@ def build(spec):
     from fnetlab.bench import timing
 
     bench = config.load(os.path.join(REPO, path))
-    variant = timing.resolve_variant(overrides["mixer"], bench)
-    c = timing.train_config(bench, variant, overrides["n"], 32, "bfloat16")
+    row = timing.label_overrides(bench, overrides["mixer"])
+    c = timing.row_config(bench, row, overrides["n"], 32, "bfloat16")
     c.model.attention_dropout = 0.0  # attention with its TPU kernel (no probability dropout)
     return c
   file, _, arg = path.partition(":")
