@@ -82,3 +82,20 @@ def random_variables(module, *args, seed=0, scale=0.3, **kwargs):
 def random_init():
   """`random_variables` as a fixture (see its docstring)."""
   return random_variables
+
+
+@pytest.fixture
+def snapshot():
+  """A function: folder -> {relative path: (bytes, mtime_ns)} of every file under it, to
+  assert that a command left a folder untouched."""
+
+  def take(folder):
+    out = {}
+    for base, _, names in os.walk(folder):
+      for name in names:
+        p = os.path.join(base, name)
+        with open(p, "rb") as f:
+          out[os.path.relpath(p, folder)] = (f.read(), os.stat(p).st_mtime_ns)
+    return out
+
+  return take

@@ -50,17 +50,6 @@ def sweep_grid(add, arg=None):
 """
 
 
-def snapshot(folder):
-  """{relative path: (bytes, mtime_ns)} of every file under `folder`."""
-  out = {}
-  for base, _, names in os.walk(folder):
-    for name in names:
-      p = os.path.join(base, name)
-      with open(p, "rb") as f:
-        out[os.path.relpath(p, folder)] = (f.read(), os.stat(p).st_mtime_ns)
-  return out
-
-
 @pytest.fixture
 def sweep_config(tmp_path, monkeypatch):
   monkeypatch.setenv("FNETLAB_CACHE", str(tmp_path / "cache"))
@@ -120,7 +109,7 @@ def test_list_prints_train_commands(capsys, tmp_path):
   assert f"--workdir={tmp_path}/model.mixer-worker" in cmd
 
 
-def test_run_skip_resume_fail_and_report(sweep_config, tmp_path):
+def test_run_skip_resume_fail_and_report(sweep_config, tmp_path, snapshot):
   root = str(tmp_path / "root")
   os.makedirs(root)
   statuses = sweep.run_sweep(f"{sweep_config}", "grid", root, extra=TINY)

@@ -91,17 +91,6 @@ def wait_for(path, proc, seconds=240):
   assert path.exists(), f"the run never wrote {path}"
 
 
-def snapshot(folder):
-  """{relative path: (bytes, mtime_ns)} of every file under `folder`."""
-  out = {}
-  for root, _, names in os.walk(folder):
-    for name in names:
-      p = os.path.join(root, name)
-      with open(p, "rb") as f:
-        out[os.path.relpath(p, folder)] = (f.read(), os.stat(p).st_mtime_ns)
-  return out
-
-
 def train_args(workdir, arg="mixer=fourier,runlocal", *overrides):
   return ["train", f"--config={CONFIG}:{arg}", f"--workdir={workdir}", *TINY, *overrides]
 
@@ -228,7 +217,7 @@ def test_resume_after_sigkill_or_sigint_is_bit_identical(cache, tmp_path):
 # --------------------------------------------------------------------------- the record
 
 
-def test_rerun_of_a_finished_run_changes_no_file(cache, tmp_path):
+def test_rerun_of_a_finished_run_changes_no_file(cache, tmp_path, snapshot):
   workdir = tmp_path / "w"
   args = train_args(workdir, "mixer=fourier,runlocal", "--config.train.steps=2")
   first = cli(args, cache)
@@ -239,7 +228,7 @@ def test_rerun_of_a_finished_run_changes_no_file(cache, tmp_path):
   assert snapshot(workdir) == before  # every byte and every mtime
 
 
-def test_changed_key_is_refused_before_anything_is_written(cache, tmp_path):
+def test_changed_key_is_refused_before_anything_is_written(cache, tmp_path, snapshot):
   workdir = tmp_path / "w"
   every = ["--config.train.checkpoint_every=2", "--config.train.eval_every=2"]
   cli(train_args(workdir, "mixer=fourier,runlocal", "--config.train.steps=2", *every), cache)
