@@ -265,6 +265,13 @@ def test_experiments_use_only_public_pieces_and_the_one_flag_layer(path):
   assert not {n for n in names if n.split(".")[0] in ("absl", "argparse")}, path.name
 
 
+@pytest.mark.parametrize("path", sorted((ROOT / "configs").rglob("*.py")), ids=str)
+def test_config_files_import_no_jax(path):
+  names = imported_names(path)
+  heavy = sorted(n for n in names if n.split(".")[0] in ("jax", "jaxlib", "flax", "optax", "orbax"))
+  assert not heavy, f"{path.relative_to(ROOT)} imports {heavy}"
+
+
 def test_no_reference_to_files_outside_the_repository():
   offenders = []
   for base in ("fnetlab", "configs", "experiments", "tests", "docs"):
