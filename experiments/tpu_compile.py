@@ -36,6 +36,9 @@ FLAGS = (
   Flag("topologies", "LRA rows: comma-separated TPU topologies.", "v5e:2x4,v4:2x2x1"),
   Flag("mixers", "LRA rows: comma-separated mixers (default: every mixer).", ""),
   Flag("dry_run", "List the rows and their state; compile nothing.", False, bool),
+  Flag(
+    "render_only", "Write the report from the rows compiled so far; compile nothing.", False, bool
+  ),
 )
 
 
@@ -116,9 +119,11 @@ def main(argv):
       print(("done  " if done(name) else "to do ") + command_for(name, spec, topo))
     return 0
   for name, spec, topo in rows:
-    if not done(name):
+    if not done(name) and not args.render_only:
       aot.compile_rows([(name, build(spec), topo)], args.out)
-  records = [read_json(os.path.join(args.out, n, "compile.json")) for n, _, _ in rows if done(n)]
+  records = [
+    read_json(os.path.join(args.out, n, "compile.json")) | {"row": n} for n, _, _ in rows if done(n)
+  ]
   missing = [(n, s, t) for n, s, t in rows if not done(n)]
   write_report(args.report, records, missing, provenance.collect(argv), compile_table)
   print(f"wrote {args.report}: {len(records)} rows compiled, {len(missing)} not yet")
@@ -158,7 +163,12 @@ def write_report(path, records, missing, prov, compile_table, command_of=command
     if mine:
       lines += [compile_table.table(mine), ""]
     if todo:
-      lines += ["Not yet compiled (each line compiles one row; the script resumes them all):", ""]
+      lines += [
+        f"Not yet compiled: {len(todo)} rows. Each line compiles one; "
+        "`python experiments/tpu_compile.py` compiles every missing row (it resumes) and "
+        "rewrites this report.",
+        "",
+      ]
       lines += ["```"] + [command_of(*m) for m in todo] + ["```", ""]
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   with open(path, "w") as f:
