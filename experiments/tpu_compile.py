@@ -90,9 +90,12 @@ def command_for(name, spec, topo) -> str:
   path, overrides = spec
   if path.startswith("configs/bench/"):
     return f"python experiments/tpu_compile.py --only=length  # row {name}"
-  keys = " ".join(f"--config.{k}={v}" for k, v in overrides.items())
+  keys = "".join(f" --config.{k}={v}" for k, v in overrides.items())
+  fnet = "mixer=fourier" in path or overrides.get("model.mixer") == "fourier"
   return (
-    f"fnetlab compile --config={path} {keys} --topology={topo} --out=reports/tpu_compile/{name}"
+    f"fnetlab compile --config={path}{keys} --topology={topo}"
+    + (" --fourier_impls" if fnet else "")
+    + f" --out=reports/tpu_compile/{name}"
   )
 
 
