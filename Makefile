@@ -32,11 +32,11 @@ $(VENV)/.libtpu: $(STAMP)
 	$(BIN)/python -m pip install -q "jax[tpu]==$$($(BIN)/python -c 'import jax; print(jax.__version__)')"
 	touch $(VENV)/.libtpu
 
-run: install
+run: $(STAMP)
 	$(BIN)/python experiments/quickstart.py --workdir=runs/quickstart
 
 test: install data
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -n 2 tests
 	$(BIN)/ruff format --check fnetlab configs experiments tests
 	$(BIN)/ruff check fnetlab configs experiments tests
 
