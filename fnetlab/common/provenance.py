@@ -89,7 +89,13 @@ def markdown(p: dict) -> list[str]:
   """A report header's bullet lines from `collect()`'s dict."""
   return [
     f"- command: `{p['command']}`",
-    f"- commit: {p['commit']} (`+dirty`: uncommitted changes under fnetlab/, configs/ or "
-    "experiments/); date: " + p["date"],
+    f"- commit: {p['commit']}"
+    + (
+      " (uncommitted changes under fnetlab/, configs/ or experiments/)"
+      if str(p["commit"]).endswith("+dirty")
+      else ""
+    )
+    + "; date: "
+    + p["date"],
     f"- machine: {p['machine']}; load average (1/5/15 min): {load_text(p.get('load'))}",
   ]
