@@ -9,7 +9,7 @@ Writes DIR/accelerator_check.md (rewritten after every stage, so a run cut short
 what it measured), DIR/environment.json, DIR/tests.csv, DIR/bench_lra_text.csv,
 DIR/bench_fnet_base.csv, DIR/listops.csv and DIR/check.log (every stage's output). Scratch
 files (generated data, bench folders) go to --workdir, never to DIR. docs/accelerators.md
-says what each stage measures and how to run the check on a lent machine.
+says what each stage measures and how to run the check on your own GPU node.
 
 Stages, each a subprocess with a wall-clock share of --budget_s (a stage that finishes early
 leaves its time to ListOps, the stage that uses every second it gets):

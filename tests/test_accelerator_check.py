@@ -1,6 +1,6 @@
 """experiments/accelerator_check.py in --smoke mode: every stage at tiny size, on this CPU.
 
-The check is meant to run once on a lent GPU with no second try, so the rehearsal here is
+The check is meant to run once on a GPU node with no second try, so the rehearsal here is
 what keeps it from rotting as the code it calls changes: the report must come out with every
 section filled, every test of the on-device subset passing, and both ListOps models scored.
 """
@@ -37,7 +37,7 @@ def test_smoke_runs_every_stage(tmp_path):
   report = report_path.read_text() if report_path.exists() else ""
   assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:], report)
 
-  # Scratch stays out of DIR: a lent machine returns at most 8 files from it.
+  # Scratch stays out of DIR: DIR holds the seven report files only.
   assert sorted(os.listdir(out)) == sorted(
     [
       "accelerator_check.md",
