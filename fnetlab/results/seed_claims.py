@@ -50,7 +50,7 @@ def markdown(results: dict) -> str:
   w = results.get("worker")
   lines += ["## 1. WorkerTransformer vs causal attention (seed 003)", ""]
   if not w:
-    lines += ["Not run in this session.", ""]
+    lines += ["Not run by this invocation.", ""]
   else:
     lines += [
       stamp(w),
@@ -102,7 +102,7 @@ def markdown(results: dict) -> str:
   f = results.get("first_epoch")
   lines += ['## 2. Spectral ("Elastic Fourier") vs attention after one epoch (seed 000)', ""]
   if not f:
-    lines += ["Not run in this session.", ""]
+    lines += ["Not run by this invocation.", ""]
   else:
     rows = f["rows"]
     lines += [
@@ -147,7 +147,7 @@ def markdown(results: dict) -> str:
   s = results.get("lsra")
   lines += ["## 3. LSRA vs attention at equal multiply-accumulates (seed 002)", ""]
   if not s:
-    lines += ["Not run in this session.", ""]
+    lines += ["Not run by this invocation.", ""]
   else:
     rows = s["rows"]
     grid = ", ".join(f"d {d}: {v / 1e9:.2f}" for d, v in s["flops"]["lsra"].items())
