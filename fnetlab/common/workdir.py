@@ -84,10 +84,15 @@ def read_config(workdir: str, required: bool = True) -> dict:
     if required:
       raise UserError(f"{file} not found: is {workdir} an fnetlab workdir?")
     return {}
-  config = read_json(file)
-  if not isinstance(config, dict):
-    raise UserError(f"{file}: not a config.json (expected a JSON object)")
-  return config
+  return _read_object(file, CONFIG)
+
+
+def _read_object(file: str, name: str) -> dict:
+  """The JSON object in `file`; UserError naming the file if it holds anything else."""
+  value = read_json(file)
+  if not isinstance(value, dict):
+    raise UserError(f"{file}: not a {name} (expected a JSON object)")
+  return value
 
 
 def write_config(workdir: str, config: dict) -> None:
@@ -103,10 +108,7 @@ def read_results(workdir: str) -> dict:
   file = path(workdir, RESULTS)
   if not os.path.isfile(file):
     raise UserError(f"{file}: no results.json (has `fnetlab train` finished in this workdir?)")
-  results = read_json(file)
-  if not isinstance(results, dict):
-    raise UserError(f"{file}: not a results.json (expected a JSON object)")
-  return results
+  return _read_object(file, RESULTS)
 
 
 def write_results(workdir: str, results: dict) -> None:
