@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -314,10 +315,15 @@ def test_eight_devices_match_one(cache, tmp_path):
   np.testing.assert_allclose([eight[s] for s in one], [one[s] for s in one], rtol=1e-5, atol=1e-5)
 
 
-def test_two_processes_match_one(cache, tmp_path):
-  import portpicker
+def free_port() -> int:
+  """A TCP port the kernel reports free now (bind to port 0, read it back, release it)."""
+  with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    s.bind(("localhost", 0))
+    return s.getsockname()[1]
 
-  port = portpicker.pick_unused_port()
+
+def test_two_processes_match_one(cache, tmp_path):
+  port = free_port()
   args = ["--config.train.steps=6", "--config.train.log_every=1", "--config.model.dropout_rate=0.0"]
   cli(train_args(tmp_path / "single", "mixer=fourier,runlocal", *args), cache, devices=2)
   procs = [
