@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from fnetlab.common import config as config_lib
-from fnetlab.common import provenance
+from fnetlab.common import flags, provenance
+from fnetlab.common.errors import UserError
 from fnetlab.train import compile_cache
 from fnetlab.train.timed import TimedRun
 from fnetlab.train.trainer import Trainer, TrainingDiverged
@@ -76,6 +77,8 @@ def test_every_script_answers_help(name):
     (["experiments/accelerator_check.py"], "--out=DIR is required"),
     (["experiments/tpu_compile.py", "--only=lra,nope"], "--only"),
     (["experiments/quickstart.py", "--seeds=a"], "--seeds"),
+    (["experiments/glue_cpu.py", "--stages=pretrain,nope"], "--stages: unknown nope"),
+    (["experiments/glue_cpu.py", "--pt_steps=0"], "--pt_steps=0"),
   ],
 )
 def test_a_mistake_is_one_line_exit_2(args, needle):
@@ -275,3 +278,73 @@ def test_tpu_compile_lists_rows_and_resumes(tmp_path):
   assert aot.compile_rows([("row", None, "v5e:2x2")], str(tmp_path)) == [
     {"row": "row", "fits": True}
   ]
+
+
+# ----------------------------------------------------------------------------- GLUE at CPU scale
+
+
+def test_glue_cpu_fine_tunes_need_the_pretraining_and_its_commands_parse(tmp_path):
+  glue_cpu = script("glue_cpu")
+  args = flags.script_flags(glue_cpu.__doc__, glue_cpu.FLAGS, [f"--root={tmp_path}"])
+  with pytest.raises(UserError, match="pretraining has not finished"):
+    glue_cpu.finetune(args, "snli", None)
+  # The fine-tuning protocol's command line is the real sweep parser's: --list prints its runs
+  # (6 models x 3 rates x 1 tuning seed, then 6 x 3 final seeds) without training anything.
+  from fnetlab.commands import sweep
+
+  assert sweep.main(["sweep", *glue_cpu.finetune_argv(args, "sentiment", None), "--list"]) == 0
+  # The MiniLM fine-tune's every --config.KEY exists in configs/glue.py.
+  argv = glue_cpu.minilm_argv(args, "snli", 1)
+  overrides = dict(a[len("--config.") :].split("=", 1) for a in argv if a.startswith("--config."))
+  c = config_lib.load(os.path.join(REPO, "configs/glue.py:task=snli"), overrides)
+  assert c.train.steps == args.minilm_steps and c.seed == 1 and c.model.pooling == "mean"
+
+
+def test_glue_cpu_table_against_an_independent_computation(tmp_path):
+  """Per-task mean ± t-interval over final seeds, the per-seed two-task average, and the
+  per-seed ratio to BERT, recomputed here with numpy and scipy from the summary.csv values."""
+  import csv
+
+  from scipy import stats
+
+  from fnetlab.results import glue_cpu
+
+  acc = {  # task -> model point -> {seed: test accuracy}
+    "snli": {"bert": {1: 0.60, 2: 0.58, 3: 0.62}, "fnet": {1: 0.52, 2: 0.55, 3: 0.50}},
+    "sentiment": {"bert": {1: 0.70, 2: 0.74, 3: 0.72}, "fnet": {1: 0.66, 2: 0.61, 3: 0.64}},
+  }
+  point = {"bert": "init_from-x_model.mixer-attention-1a2b3c", "fnet": "model.mixer-fourier-9"}
+  for task, models in acc.items():
+    (tmp_path / task).mkdir()
+    with open(tmp_path / task / "summary.csv", "w", newline="") as f:
+      w = csv.DictWriter(f, ["variant", "point", "optim.lr", "edge", "test_accuracy_by_seed"])
+      w.writeheader()
+      for m, by_seed in models.items():
+        text = " ".join(f"{s}:{v:.4f}" for s, v in by_seed.items())
+        edge = "high" if m == "fnet" else ""
+        w.writerow(dict(variant="scratch", point=point[m], edge=edge, test_accuracy_by_seed=text))
+        w.writerow(dict(variant="spt", point=point[m], test_accuracy_by_seed="1:0.9"))
+  by_task = {t: glue_cpu.read_root(str(tmp_path / t)) for t in acc}
+  assert set(by_task["snli"]) == {"bert", "fnet"}  # the spt rows are not the fine-tunes
+  rows = {
+    r["model"]: r for r in glue_cpu.table_rows(by_task, {"snli": [0.61], "sentiment": [0.85]})
+  }
+
+  def pm(x):
+    x = np.asarray(x, float) * 100
+    half = stats.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x))
+    return f"{x.mean():.1f} ± {half:.1f}"
+
+  avg = {m: np.mean([[acc[t][m][s] for s in (1, 2, 3)] for t in acc], axis=0) for m in point}
+  fnet, bert = rows["FNet (Fourier)"], rows["BERT-style (attention)"]
+  assert fnet["snli"].startswith(pm(list(acc["snli"]["fnet"].values())))
+  assert "(edge)" in fnet["snli"] and "(edge)" not in bert["snli"]
+  assert fnet["average"] == pm(avg["fnet"]) and bert["average"] == pm(avg["bert"])
+  assert fnet["% of BERT"] == pm(avg["fnet"] / avg["bert"])
+  assert bert["% of BERT"] == "100.0 ± 0.0"
+  assert fnet["paper % of BERT"] == "92" and fnet["paper GLUE avg (Base)"] == "76.7"
+  ref = rows["all-MiniLM-L6-v2 (pretrained attention, reference)"]
+  assert ref["average"] == "73.0" and ref["% of BERT"] == "—"
+  assert "FNet (Fourier)" in glue_cpu.markdown(by_task)
+  with pytest.raises(UserError, match="not one of"):
+    glue_cpu.model_of("model.mixer-worker")

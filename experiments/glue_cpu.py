@@ -1,0 +1,257 @@
+"""reports/glue_cpu.md: the FNet paper's GLUE protocol at CPU scale, end to end (resumable).
+
+  python experiments/glue_cpu.py --root=runs/glue_cpu            # every stage, in order
+  python experiments/glue_cpu.py --stages=pretrain --only=0,1,2  # split a stage across jobs
+  python experiments/glue_cpu.py --render_only                   # the report from what ran
+
+Stages (docs/data.md, "The GLUE protocol at CPU scale"; `make data` first):
+- `pretrain`: `fnetlab sweep --config=configs/glue_cpu/pretrain.py:steps=P --sweep=models`:
+  the paper's six models (BERT-style attention, FNet, Linear, Random, FF-only, FNet-Hybrid)
+  as one small encoder shape, MLM + NSP on training-split text only, equal steps;
+- `snli`, `sentiment`: the equal-tuning-budget protocol (`fnetlab sweep --tune`) on
+  configs/glue_cpu/finetune.py `sweep_models`: every model fine-tuned from its pretraining's
+  best validation checkpoint over the same learning-rate grid and tuning seeds, selection on
+  validation accuracy, the selected rate re-run on fresh final seeds and tested on the whole
+  test split at each run's best-validation checkpoint;
+- `minilm`: the pretrained reference row, all-MiniLM-L6-v2 imported (`fnetlab import-hf`)
+  and fine-tuned on each task (configs/glue.py, mean pooling, WordPiece) for --minilm_steps
+  steps at lr --minilm_lr on --minilm_seeds; tested at its best-validation checkpoint.
+Every run is an ordinary `fnetlab train` workdir under --root: finished runs are skipped and
+interrupted ones resume, so the stages can be run in pieces and in parallel (each stage needs
+the ones before it: the fine-tunes start from the pretraining's checkpoints). The report,
+rendered after every stage from whatever has finished (fnetlab/results/glue_cpu.py), gives
+per model and task the mean test accuracy ± a 95% interval over the final seeds, the two-task
+average and that average as a percentage of the BERT-style model's (paired by seed), beside
+the paper's GLUE averages at Base size. It is a CPU-scale result, and says so.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from fnetlab.common import flags  # noqa: E402
+from fnetlab.common.errors import UserError  # noqa: E402
+from fnetlab.common.flags import Flag  # noqa: E402
+
+STAGES = ("pretrain", "snli", "sentiment", "minilm")
+TASKS = ("snli", "sentiment")
+PRETRAIN = os.path.join("configs", "glue_cpu", "pretrain.py")
+FINETUNE = os.path.join("configs", "glue_cpu", "finetune.py")
+FLAGS = (
+  Flag("root", "Root folder of every run.", "runs/glue_cpu"),
+  Flag("stages", f"Comma-separated stages, in order, from: {', '.join(STAGES)}.", ",".join(STAGES)),
+  Flag("only", "Pretraining and fine-tuning: comma-separated model indices (default: all six)."),
+  Flag("pt_steps", "Pretraining steps per model.", 2000, int),
+  Flag("ft_steps", "Fine-tuning steps per run.", 600, int),
+  Flag("lr_grid", "The fine-tuning learning rates every model is tuned over.", "1e-4,3e-4,1e-3"),
+  Flag("tuning_seeds", "Comma-separated tuning seeds.", "0"),
+  Flag("final_seeds", "Comma-separated final seeds (disjoint from the tuning seeds).", "1,2,3"),
+  Flag("minilm_steps", "MiniLM fine-tuning steps per task.", 200, int),
+  Flag("minilm_lr", "MiniLM's fine-tuning peak learning rate.", 5e-5, float),
+  Flag("minilm_seeds", "Comma-separated MiniLM fine-tuning seeds.", "1"),
+  Flag("report", "The markdown report written from the finished runs.", "reports/glue_cpu.md"),
+  Flag("render_only", "Write the report from what has finished; train nothing.", False, bool),
+)
+
+
+def pretrain(args, only) -> None:
+  from fnetlab.commands.sweep import run_sweep
+
+  spec = f"{PRETRAIN}:steps={args.pt_steps}"
+  statuses = run_sweep(spec, "models", os.path.join(args.root, "pt"), only)
+  failed = [label for label, s in statuses if s == "failed"]
+  if failed:
+    raise UserError(f"pretraining failed for {', '.join(failed)} (see their failed.json)")
+
+
+def finetune_argv(args, task: str, only) -> list[str]:
+  pretrained = os.path.join(args.root, "pt")
+  argv = [
+    f"--config={FINETUNE}:task={task},steps={args.ft_steps},pretrained={pretrained}",
+    "--sweep=models",
+    f"--workdir={os.path.join(args.root, task)}",
+    f"--tune=optim.lr={args.lr_grid}",
+    f"--seeds={args.tuning_seeds}",
+    f"--final_seeds={args.final_seeds}",
+    "--baselines=attention",
+  ]
+  if only:
+    argv.append("--only=" + ",".join(map(str, sorted(only))))
+  return argv
+
+
+def finetune(args, task: str, only) -> None:
+  from fnetlab.commands import sweep
+
+  missing = [
+    m for m in _pretrained_points(args, only) if not os.path.isfile(os.path.join(m, "results.json"))
+  ]
+  if missing:
+    raise UserError(
+      f"--stages={task}: pretraining has not finished for {', '.join(map(os.path.basename, missing))}"
+      " (run --stages=pretrain first)"
+    )
+  if sweep.main(["sweep", *finetune_argv(args, task, only)]) != 0:
+    raise UserError(f"fine-tuning on {task}: a run failed (see its failed.json)")
+
+
+def _pretrained_points(args, only) -> list[str]:
+  from fnetlab.commands.sweep import point_name, points
+
+  pts = points(f"{PRETRAIN}:steps={args.pt_steps}", "models")
+  return [
+    os.path.join(args.root, "pt", point_name(p))
+    for i, p in enumerate(pts)
+    if only is None or i in only
+  ]
+
+
+def minilm_workdir(args, task: str, seed: int) -> str:
+  return os.path.join(args.root, "minilm", task, f"seed-{seed}")
+
+
+def minilm_argv(args, task: str, seed: int) -> list[str]:
+  steps = args.minilm_steps
+  return [
+    f"--config=configs/glue.py:task={task}",
+    f"--workdir={minilm_workdir(args, task, seed)}",
+    f"--config.init_from={os.path.join(args.root, 'minilm', 'imported')}",
+    "--config.model.pooling=mean",
+    "--config.model.pooler_dense=false",
+    "--config.data.max_len=64",
+    "--config.data.dev_size=2000",  # = configs/glue_cpu/finetune.py's validation split
+    "--config.data.split_seed=0",
+    f"--config.optim.lr={args.minilm_lr}",
+    f"--config.optim.warmup_steps={max(steps // 10, 1)}",
+    "--config.train.epochs=0",
+    f"--config.train.steps={steps}",
+    "--config.train.batch_size=32",
+    "--config.train.eval_batch_size=128",
+    f"--config.train.eval_every={max(steps // 2, 1)}",
+    f"--config.train.checkpoint_every={max(steps // 2, 1)}",
+    "--config.train.keep_checkpoints=2",
+    f"--config.train.log_every={max(steps // 10, 1)}",
+    f"--config.seed={seed}",
+  ]
+
+
+def minilm(args, seeds) -> None:
+  from fnetlab.commands import import_hf, train
+  from fnetlab.data import packages
+
+  imported = os.path.join(args.root, "minilm", "imported")
+  if not os.path.isfile(os.path.join(imported, "config.json")):
+    hf_dir = packages.folder("minilm")
+    if not packages.is_complete(packages.PACKAGES["minilm"], hf_dir):
+      raise UserError(f"MiniLM is not in the data cache ({hf_dir}): run `fnetlab data minilm`")
+    if import_hf.main(["import-hf", f"--hf_dir={hf_dir}", f"--workdir={imported}"]) != 0:
+      raise UserError("importing MiniLM failed")
+  for task in TASKS:
+    for seed in seeds:
+      if train.main(["train", *minilm_argv(args, task, seed)]) != 0:
+        raise UserError(f"MiniLM fine-tuning on {task} (seed {seed}) failed")
+
+
+def minilm_reference(args, seeds) -> dict[str, list[float]]:
+  """{task: [test accuracy at the best-validation checkpoint per finished seed]}."""
+  from fnetlab.commands.protocol import test_at_best
+
+  out = {}
+  for task in TASKS:
+    values = []
+    for seed in seeds:
+      wd = minilm_workdir(args, task, seed)
+      if os.path.isfile(os.path.join(wd, "results.json")):
+        result = test_at_best(wd)
+        if result:
+          values.append(result["metrics"]["accuracy"])
+    out[task] = values
+  return out
+
+
+def render(args, minilm_seeds, argv) -> str:
+  from fnetlab.common import provenance
+  from fnetlab.results import glue_cpu
+
+  by_task = {}
+  for task in TASKS:
+    root = os.path.join(args.root, task)
+    if os.path.isfile(os.path.join(root, "summary.csv")):
+      by_task[task] = glue_cpu.read_root(root)
+  reference = minilm_reference(args, minilm_seeds)
+  prov = provenance.collect(argv)
+  lines = [
+    "# The FNet paper's GLUE protocol at CPU scale",
+    "",
+    *provenance.markdown(prov),
+    "",
+    "**CPU-scale.** Six small encoders of one shape (4 layers, d 64, d_ff 256, 2 heads, "
+    "byte-level tokens, 128 positions), each pretrained with MLM + NSP for "
+    f"{args.pt_steps} steps of batch 32 on training-split text only, then fine-tuned for "
+    f"{args.ft_steps} steps of batch 32 on SNLI (3-way; test: all 9,824 labelled pairs) and "
+    "the movie-snippet sentiment (binary; test: 1,057 snippets). This says how the mixers "
+    "compare at this scale, not what the paper measured with Base-size models on GLUE's "
+    "nine tasks.",
+    "",
+    f"Fine-tuning: every model tuned over lr in {{{args.lr_grid}}} on tuning seed(s) "
+    f"{args.tuning_seeds} (validation accuracy), the selected rate re-run on final seeds "
+    f"{args.final_seeds} and tested at each run's best-validation checkpoint. ± is a 95% "
+    "Student-t interval over the final seeds; `% of BERT` is paired by seed; `(edge)` marks "
+    "a rate selected on the edge of the grid.",
+    "",
+  ]
+  if by_task:
+    lines.append(glue_cpu.markdown(by_task, reference if any(reference.values()) else None))
+  else:
+    lines.append("No fine-tuning protocol has finished yet under " + args.root + ".")
+  if any(reference.values()):
+    lines += [
+      "",
+      f"The reference row: all-MiniLM-L6-v2 (22.7M parameters, "
+      f"pretrained by its authors), mean pooling, WordPiece inputs of 64, fine-tuned for "
+      f"{args.minilm_steps} steps at lr {args.minilm_lr:g} on seed(s) "
+      f"{','.join(map(str, minilm_seeds))}; not tuned, not part of the comparison.",
+    ]
+  lines += [
+    "",
+    "Per-task protocol reports: "
+    + ", ".join(f"`{os.path.join(args.root, t, 'protocol.md')}`" for t in TASKS)
+    + " (tuning.csv, summary.csv: every trial and final seed).",
+  ]
+  text = "\n".join(lines) + "\n"
+  os.makedirs(os.path.dirname(os.path.abspath(args.report)), exist_ok=True)
+  with open(args.report, "w") as f:
+    f.write(text)
+  return text
+
+
+def main(argv) -> int:
+  args = flags.script_flags(__doc__, FLAGS, argv)
+  stages = flags.name_list(args.stages, "--stages", STAGES)
+  only = set(flags.int_list(args.only or "", "--only")) or None
+  minilm_seeds = flags.int_list(args.minilm_seeds, "--minilm_seeds")
+  for name in ("pt_steps", "ft_steps", "minilm_steps"):
+    if getattr(args, name) < 1:
+      raise UserError(f"--{name}={getattr(args, name)}: needs at least 1 step")
+  if not args.render_only:
+    from fnetlab.train import compile_cache
+
+    compile_cache.enable()
+    for stage in stages:
+      if stage == "pretrain":
+        pretrain(args, only)
+      elif stage == "minilm":
+        minilm(args, minilm_seeds)
+      else:
+        finetune(args, stage, only)
+      render(args, minilm_seeds, argv)
+  print(render(args, minilm_seeds, argv))
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(flags.run_script(main))
