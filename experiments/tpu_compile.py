@@ -6,7 +6,14 @@
 `fnetlab compile` (fnetlab/bench/aot.py) row by row, one compile.json per row under
 --out/<row>/, skipped when present, so a stopped run resumes; then the report is rendered
 from every compile.json there (rows not compiled yet are listed with the command that
-compiles them). Rows:
+compiles them). A row's compile takes from half a minute to about ten on a small host (the
+train and eval steps; FNet rows also the FFT and DFT variants), so on a machine with more
+cores split the rows into N jobs side by side, then render once:
+
+  for i in 0 1 2 3; do python experiments/tpu_compile.py --shard=$i/4 & done; wait
+  python experiments/tpu_compile.py --render_only
+
+Rows:
 - `lra`: every LRA task config (configs/lra/*.py, official sizes) x mixer, on each topology
   of --topologies (default v5e:2x4 = v5e-8 and v4:2x2x1 = v4-8);
 - `base`: pretraining and GLUE fine-tuning at the base size, FSDP over 16 x data 16 on
@@ -35,6 +42,11 @@ FLAGS = (
   Flag("only", "Comma-separated row groups: lra, base, length.", ",".join(GROUPS)),
   Flag("topologies", "LRA rows: comma-separated TPU topologies.", "v5e:2x4,v4:2x2x1"),
   Flag("mixers", "LRA rows: comma-separated mixers (default: every mixer).", ""),
+  Flag(
+    "shard",
+    "I/N: compile only rows I, I+N, I+2N, ... (N such jobs side by side cover every row once).",
+    "0/1",
+  ),
   Flag("dry_run", "List the rows and their state; compile nothing.", False, bool),
   Flag(
     "render_only", "Write the report from the rows compiled so far; compile nothing.", False, bool
@@ -99,6 +111,20 @@ def command_for(name, spec, topo) -> str:
   )
 
 
+def parse_shard(text: str) -> tuple[int, int]:
+  """'I/N' -> (I, N) with 0 <= I < N; anything else is a one-line mistake."""
+  from fnetlab.common.errors import UserError
+
+  i, slash, n = str(text).partition("/")
+  try:
+    index, shards = int(i), int(n)
+  except ValueError:
+    index, shards = -1, 0
+  if not slash or shards < 1 or not 0 <= index < shards:
+    raise UserError(f"--shard={text}: expected I/N with 0 <= I < N, e.g. 0/4")
+  return index, shards
+
+
 def main(argv):
   args = script_flags(__doc__, FLAGS, argv)
   from fnetlab import mixers
@@ -117,11 +143,13 @@ def main(argv):
   if "base" in groups:
     rows += list(base_rows())
   done = lambda name: os.path.exists(os.path.join(args.out, name, "compile.json"))
+  index, shards = parse_shard(args.shard)
+  mine = rows[index::shards]
   if args.dry_run:
-    for name, spec, topo in rows:
+    for name, spec, topo in mine:
       print(("done  " if done(name) else "to do ") + command_for(name, spec, topo))
     return 0
-  for name, spec, topo in rows:
+  for name, spec, topo in mine:
     if not done(name) and not args.render_only:
       aot.compile_rows([(name, build(spec), topo)], args.out)
   records = [

@@ -76,6 +76,7 @@ def test_every_script_answers_help(name):
     (["experiments/shakespeare_budget.py", "--bogus=1"], "--bogus"),
     (["experiments/accelerator_check.py"], "--out=DIR is required"),
     (["experiments/tpu_compile.py", "--only=lra,nope"], "--only"),
+    (["experiments/tpu_compile.py", "--shard=4/4", "--dry_run"], "--shard=4/4"),
     (["experiments/quickstart.py", "--seeds=a"], "--seeds"),
     (["experiments/glue_cpu.py", "--stages=pretrain,nope"], "--stages: unknown nope"),
     (["experiments/glue_cpu.py", "--pt_steps=0"], "--pt_steps=0"),
@@ -270,6 +271,15 @@ def test_tpu_compile_lists_rows_and_resumes(tmp_path):
   lines = r.stdout.splitlines()
   assert len(lines) == 4 and all(ln.startswith("to do fnetlab compile") for ln in lines)
   assert "--topology=v5e:16x16" in lines[0] and "--config.mesh.fsdp=16" in lines[0]
+  # Shards 0/3, 1/3 and 2/3 take every row exactly once.
+  shards = [
+    run_script("experiments/tpu_compile.py", "--dry_run", f"--shard={i}/3", f"--out={tmp_path}")
+    for i in range(3)
+  ]
+  assert all(r.returncode == 0 for r in shards), [r.stderr for r in shards]
+  every = run_script("experiments/tpu_compile.py", "--dry_run", f"--out={tmp_path}")
+  split = [ln for r in shards for ln in r.stdout.splitlines()]
+  assert sorted(split) == sorted(every.stdout.splitlines()) and len(split) == 94
   from fnetlab.bench import aot
   from fnetlab.common.io import write_json
 
