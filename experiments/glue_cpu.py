@@ -33,6 +33,7 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
+from fnetlab.common import config as config_lib  # noqa: E402
 from fnetlab.common import flags  # noqa: E402
 from fnetlab.common.errors import UserError  # noqa: E402
 from fnetlab.common.flags import Flag  # noqa: E402
@@ -68,10 +69,27 @@ def pretrain(args, only) -> None:
     raise UserError(f"pretraining failed for {', '.join(failed)} (see their failed.json)")
 
 
-def finetune_argv(args, task: str, only) -> list[str]:
+def finetune_spec(args, task: str) -> str:
   pretrained = os.path.join(args.root, "pt")
+  return f"{FINETUNE}:task={task},steps={args.ft_steps},pretrained={pretrained}"
+
+
+def model_points(args, task: str) -> dict[str, str]:
+  """{fine-tuning point name: the paper's model (configs/glue_cpu/pretrain.py MODELS key)}:
+  each `sweep_models` point is its model's overrides plus `init_from`."""
+  from fnetlab.commands.sweep import point_name, points
+
+  models = config_lib.load_module(PRETRAIN).MODELS
+  out = {}
+  for overrides in points(finetune_spec(args, task), "models"):
+    mine = {k: v for k, v in overrides.items() if k != "init_from"}
+    out[point_name(overrides)] = next(m for m, o in models.items() if o == mine)
+  return out
+
+
+def finetune_argv(args, task: str, only) -> list[str]:
   argv = [
-    f"--config={FINETUNE}:task={task},steps={args.ft_steps},pretrained={pretrained}",
+    f"--config={finetune_spec(args, task)}",
     "--sweep=models",
     f"--workdir={os.path.join(args.root, task)}",
     f"--tune=optim.lr={args.lr_grid}",
@@ -86,10 +104,9 @@ def finetune_argv(args, task: str, only) -> list[str]:
 
 def finetune(args, task: str, only) -> None:
   from fnetlab.commands import sweep
+  from fnetlab.common import workdir as files
 
-  missing = [
-    m for m in _pretrained_points(args, only) if not os.path.isfile(os.path.join(m, "results.json"))
-  ]
+  missing = [m for m in _pretrained_points(args, only) if not files.has_results(m)]
   if missing:
     raise UserError(
       f"--stages={task}: pretraining has not finished for {', '.join(map(os.path.basename, missing))}"
@@ -115,7 +132,10 @@ def minilm_workdir(args, task: str, seed: int) -> str:
 
 
 def minilm_argv(args, task: str, seed: int) -> list[str]:
+  """configs/glue.py with MiniLM's encoder, the small models' validation split and batch
+  sizes (configs/glue_cpu/finetune.py), and its own steps and rate."""
   steps = args.minilm_steps
+  ft = config_lib.load(f"{FINETUNE}:task={task}")
   return [
     f"--config=configs/glue.py:task={task}",
     f"--workdir={minilm_workdir(args, task, seed)}",
@@ -123,14 +143,14 @@ def minilm_argv(args, task: str, seed: int) -> list[str]:
     "--config.model.pooling=mean",
     "--config.model.pooler_dense=false",
     "--config.data.max_len=64",
-    "--config.data.dev_size=2000",  # = configs/glue_cpu/finetune.py's validation split
-    "--config.data.split_seed=0",
+    f"--config.data.dev_size={ft.data.dev_size}",
+    f"--config.data.split_seed={ft.data.split_seed}",
     f"--config.optim.lr={args.minilm_lr}",
     f"--config.optim.warmup_steps={max(steps // 10, 1)}",
     "--config.train.epochs=0",
     f"--config.train.steps={steps}",
-    "--config.train.batch_size=32",
-    "--config.train.eval_batch_size=128",
+    f"--config.train.batch_size={ft.train.batch_size}",
+    f"--config.train.eval_batch_size={ft.train.eval_batch_size}",
     f"--config.train.eval_every={max(steps // 2, 1)}",
     f"--config.train.checkpoint_every={max(steps // 2, 1)}",
     "--config.train.keep_checkpoints=2",
@@ -159,13 +179,14 @@ def minilm(args, seeds) -> None:
 def minilm_reference(args, seeds) -> dict[str, list[float]]:
   """{task: [test accuracy at the best-validation checkpoint per finished seed]}."""
   from fnetlab.commands.protocol import test_at_best
+  from fnetlab.common import workdir as files
 
   out = {}
   for task in TASKS:
     values = []
     for seed in seeds:
       wd = minilm_workdir(args, task, seed)
-      if os.path.isfile(os.path.join(wd, "results.json")):
+      if files.has_results(wd):
         result = test_at_best(wd)
         if result:
           values.append(result["metrics"]["accuracy"])
@@ -181,7 +202,7 @@ def render(args, minilm_seeds, argv) -> str:
   for task in TASKS:
     root = os.path.join(args.root, task)
     if os.path.isfile(os.path.join(root, "summary.csv")):
-      by_task[task] = glue_cpu.read_root(root)
+      by_task[task] = glue_cpu.read_root(root, model_points(args, task))
   reference = minilm_reference(args, minilm_seeds)
   prov = provenance.collect(argv)
   lines = [
@@ -237,6 +258,7 @@ def main(argv) -> int:
   for name in ("pt_steps", "ft_steps", "minilm_steps"):
     if getattr(args, name) < 1:
       raise UserError(f"--{name}={getattr(args, name)}: needs at least 1 step")
+  text = None
   if not args.render_only:
     from fnetlab.train import compile_cache
 
@@ -248,8 +270,8 @@ def main(argv) -> int:
         minilm(args, minilm_seeds)
       else:
         finetune(args, stage, only)
-      render(args, minilm_seeds, argv)
-  print(render(args, minilm_seeds, argv))
+      text = render(args, minilm_seeds, argv)
+  print(text if text is not None else render(args, minilm_seeds, argv))
   return 0
 
 

@@ -308,6 +308,12 @@ def test_glue_cpu_fine_tunes_need_the_pretraining_and_its_commands_parse(tmp_pat
   overrides = dict(a[len("--config.") :].split("=", 1) for a in argv if a.startswith("--config."))
   c = config_lib.load(os.path.join(REPO, "configs/glue.py:task=snli"), overrides)
   assert c.train.steps == args.minilm_steps and c.seed == 1 and c.model.pooling == "mean"
+  ft = config_lib.load(os.path.join(REPO, "configs/glue_cpu/finetune.py:task=snli"))
+  assert (c.data.dev_size, c.data.split_seed) == (ft.data.dev_size, ft.data.split_seed)
+  # Every fine-tuning point is one of the paper's six models, each exactly once.
+  from fnetlab.results.glue_cpu import MODELS
+
+  assert sorted(glue_cpu.model_points(args, "snli").values()) == sorted(MODELS)
 
 
 def test_glue_cpu_table_against_an_independent_computation(tmp_path):
@@ -334,7 +340,8 @@ def test_glue_cpu_table_against_an_independent_computation(tmp_path):
         edge = "high" if m == "fnet" else ""
         w.writerow(dict(variant="scratch", point=point[m], edge=edge, test_accuracy_by_seed=text))
         w.writerow(dict(variant="spt", point=point[m], test_accuracy_by_seed="1:0.9"))
-  by_task = {t: glue_cpu.read_root(str(tmp_path / t)) for t in acc}
+  models = {name: m for m, name in point.items()}
+  by_task = {t: glue_cpu.read_root(str(tmp_path / t), models) for t in acc}
   assert set(by_task["snli"]) == {"bert", "fnet"}  # the spt rows are not the fine-tunes
   rows = {
     r["model"]: r for r in glue_cpu.table_rows(by_task, {"snli": [0.61], "sentiment": [0.85]})
@@ -356,5 +363,5 @@ def test_glue_cpu_table_against_an_independent_computation(tmp_path):
   ref = rows["all-MiniLM-L6-v2 (pretrained attention, reference)"]
   assert ref["average"] == "73.0" and ref["% of BERT"] == "—"
   assert "FNet (Fourier)" in glue_cpu.markdown(by_task)
-  with pytest.raises(UserError, match="not one of"):
-    glue_cpu.model_of("model.mixer-worker")
+  with pytest.raises(UserError, match="not one of the protocol's models"):
+    glue_cpu.read_root(str(tmp_path / "snli"), {point["bert"]: "bert"})

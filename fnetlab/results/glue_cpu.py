@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import csv
 import os
-import re
 
 from fnetlab.common.errors import UserError
 from fnetlab.results import seeds as seed_stats
 from fnetlab.results.tables import markdown_table
 
-#: The paper's names, in its table's order, and how a point of `sweep_models` is recognised.
+#: The paper's models (configs/glue_cpu/pretrain.py MODELS' keys), in its table's order.
 MODELS = ("bert", "fnet", "linear", "random", "ff_only", "hybrid")
 NAMES = {
   "bert": "BERT-style (attention)",
@@ -33,22 +32,10 @@ NAMES = {
   "ff_only": "FF-only",
   "hybrid": "FNet-Hybrid (attention on top)",
 }
-_BY_MIXER = {"attention": "bert", "fourier": "fnet", "linear": "linear", "random": "random"}
-_BY_MIXER["ff_only"] = "ff_only"
 #: The FNet paper's GLUE dev averages at Base size (fnetlab/results/glue.py PAPER_ROWS); the
 #: paper gives no GLUE average for the Random and FF-only models.
 PAPER_AVG = {"bert": 83.3, "linear": 77.0, "fnet": 76.7, "hybrid": 80.6}
 TASK_NAMES = {"snli": "SNLI", "sentiment": "sentiment (binary)"}
-
-
-def model_of(point: str) -> str:
-  """The paper's model name of a `sweep_models` point name (its `model.*` overrides)."""
-  if "model.hybrid-top" in point:
-    return "hybrid"
-  m = re.search(r"model\.mixer-([a-z_]+)", point)
-  if not m or m.group(1) not in _BY_MIXER:
-    raise UserError(f"point {point!r} is not one of configs/glue_cpu/pretrain.py's models")
-  return _BY_MIXER[m.group(1)]
 
 
 def parse_by_seed(text: str) -> dict[int, float]:
@@ -60,9 +47,10 @@ def parse_by_seed(text: str) -> dict[int, float]:
   return out
 
 
-def read_root(root: str, metric: str = "accuracy") -> dict[str, dict]:
+def read_root(root: str, models: dict[str, str], metric: str = "accuracy") -> dict[str, dict]:
   """{model: {"lr": selected rate, "seeds": {seed: test value}, "edge": ...}} from a protocol
-  root's summary.csv (from-scratch fine-tunes, i.e. `variant` scratch)."""
+  root's summary.csv (from-scratch fine-tunes, i.e. `variant` scratch); `models` maps each
+  sweep point's name to its model (a key of MODELS)."""
   path = os.path.join(root, "summary.csv")
   if not os.path.isfile(path):
     raise UserError(f"{path}: missing (run the fine-tuning protocol for this task first)")
@@ -71,7 +59,10 @@ def read_root(root: str, metric: str = "accuracy") -> dict[str, dict]:
     for row in csv.DictReader(f):
       if row.get("variant", "scratch") != "scratch":
         continue
-      out[model_of(row["point"])] = {
+      model = models.get(row["point"])
+      if model not in MODELS:
+        raise UserError(f"{path}: point {row['point']!r} is not one of the protocol's models")
+      out[model] = {
         "lr": row.get("optim.lr", ""),
         "edge": row.get("edge", ""),
         "seeds": parse_by_seed(row.get(f"test_{metric}_by_seed", "")),
