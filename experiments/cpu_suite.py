@@ -124,8 +124,9 @@ def main(argv) -> int:
     for name in tasks:
       spec = os.path.join(REPO, TASKS[name].spec)
       run_sweep(spec, "mixers", os.path.join(args.root, name), only, extra, seeds=seeds)
-      print(render(args, tasks, seeds, argv), flush=True)
-  print(render(args, tasks, seeds, argv))
+      print(render(args, tasks, seeds, argv), flush=True)  # after each task, from what ran
+  if args.render_only or not tasks:
+    print(render(args, tasks, seeds, argv))
   return 0
 
 

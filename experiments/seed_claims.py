@@ -275,8 +275,9 @@ def main(argv) -> int:
     compile_cache.enable()
     for claim in chosen:
       {"worker": run_worker, "first_epoch": run_first_epoch, "lsra": run_lsra}[claim](claims)
-      print(render(claims), flush=True)
-  print(render(claims))
+      print(render(claims), flush=True)  # after each claim, from what ran
+  if args.render_only or not chosen:
+    print(render(claims))
   return 0
 
 
