@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install data run test format lint clean wheelhouse
+.PHONY: install data run test test-slow test-all format lint clean wheelhouse
 
 # Idempotent: re-installs only when setup.cfg / pyproject.toml change.
 install: $(STAMP) $(VENV)/.libtpu
@@ -35,10 +35,18 @@ $(VENV)/.libtpu: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python experiments/quickstart.py --workdir=runs/quickstart
 
+# `make test`: every test but the end-to-end rehearsals marked `slow` (whole experiment scripts,
+# multi-process runs, TPU compiles, PyTorch peers), then the format/lint check. `make test-slow`
+# runs the rehearsals; `make test-all` runs both, as CI does (.ci/run).
 test: install data
-	$(BIN)/python -m pytest -n 2 tests
+	$(BIN)/python -m pytest -n 2 -m "not slow" tests
 	$(BIN)/ruff format --check fnetlab configs experiments tests
 	$(BIN)/ruff check fnetlab configs experiments tests
+
+test-slow: install data
+	$(BIN)/python -m pytest -n 2 -m slow tests
+
+test-all: test test-slow
 
 format: install
 	$(BIN)/ruff format fnetlab configs experiments tests

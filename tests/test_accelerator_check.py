@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPT = os.path.join(REPO, "experiments", "accelerator_check.py")
 
@@ -22,6 +24,7 @@ def read_csv(path):
     return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 def test_smoke_runs_every_stage(tmp_path):
   out, work = tmp_path / "out", tmp_path / "work"
   env = {k: v for k, v in os.environ.items() if not k.startswith(("XLA_", "JAX_"))}

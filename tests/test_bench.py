@@ -145,6 +145,7 @@ def read_raw(path):
     return list(csv.DictReader(f))
 
 
+@pytest.mark.slow
 def test_tiny_run_writes_csv_md_and_plots(tmp_path):
   out = run_cli(tmp_path, "--mixers=attention", "--seq_lens=8,16")
   raw = read_raw(out / "bench.csv")
@@ -223,6 +224,7 @@ class XlaRuntimeError(RuntimeError):
   """Stands in for jaxlib's XlaRuntimeError (the bench matches on the message)."""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("when", ["compile", "run"])
 def test_oom_is_a_row_not_a_crash(tmp_path, monkeypatch, when):
   real = timing.compile_step
@@ -262,6 +264,7 @@ def test_other_errors_are_short_statuses():
   assert status == "error:ValueError: bad shape (3, 4)"
 
 
+@pytest.mark.slow
 def test_memory_guard_skips_before_running(tmp_path):
   out = run_cli(tmp_path, "--mixers=fourier", "--seq_lens=8", "--max_memory_gb=1e-6")
   rows = {r["mixer"]: r for r in read_bench_csv(out / "bench.csv")}
@@ -332,6 +335,7 @@ def test_fast_fourier_path_and_its_gradient_match_numpy(shape):
   np.testing.assert_allclose(np.asarray(grad), np.fft.fft2(g).real, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_peer_rows_and_ratio_on_a_tiny_model(tmp_path):
   pytest.importorskip("torch")
   pytest.importorskip("transformers")

@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 SPY = r"""
@@ -72,12 +74,14 @@ def run_bench(tmp_path, *extra):
   return json.loads(line[4:])
 
 
+@pytest.mark.slow
 def test_peer_sets_preallocate_false_before_the_backend_starts(tmp_path):
   result = run_bench(tmp_path, "--peer=hf")
   assert result["rc"] == 0
   assert result["seen"] == ["false"]  # the backend started once, with the variable already set
 
 
+@pytest.mark.slow
 def test_without_peer_the_variable_is_left_alone(tmp_path):
   # The control: the spy does see the backend start, and nothing sets the variable unasked.
   result = run_bench(tmp_path)

@@ -111,6 +111,7 @@ def test_compile_json_and_fsdp_shards_the_params(tmp_path, capsys):
   assert abs(fsdp["per_device"]["opt_state_bytes"] - 2 * total / 4) <= 0.04 * total
 
 
+@pytest.mark.slow
 @needs_libtpu
 def test_ff_only_flops_match_the_analytic_count(tmp_path):
   """Per device: 3 x (forward matmul FLOPs) = 6 x tokens x (2 d ff per layer + d d for FNet's
@@ -138,6 +139,7 @@ def _train_step(tmp_path, n):
   return _compiled_train_step(load(path))
 
 
+@pytest.mark.slow
 @needs_libtpu
 def test_tpu_attention_is_pallas_and_linear_in_memory(tmp_path):
   """The record says splash, the compiled program holds the Mosaic kernel, and the step's
@@ -185,6 +187,7 @@ def test_mistakes_are_one_line(tmp_path, capsys, monkeypatch):
   assert "libtpu" in err and "pip install 'libtpu==" in err and len(err.splitlines()) == 1
 
 
+@pytest.mark.slow
 @needs_libtpu
 def test_cpu_train_prints_no_tpu_warning(tmp_path):
   """With libtpu importable, a plain jax process on this host warns about the TPU runtime;

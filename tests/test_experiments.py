@@ -100,6 +100,7 @@ def tiny_digits(**overrides):
   )
 
 
+@pytest.mark.slow
 def test_timed_run_takes_the_trainers_own_steps():
   config = tiny_digits()
   run = TimedRun(config)
@@ -157,6 +158,7 @@ def sets(*items):
   return [f"--set={x}" for x in items]
 
 
+@pytest.mark.slow
 def test_cpu_suite_runs_a_tasks_sweep_and_renders(tmp_path):
   root, out = tmp_path / "root", tmp_path / "out"
   argv = [path_of("cpu_suite"), f"--root={root}", f"--out={out}", "--tasks=digits", "--seeds=0,1"]
@@ -184,6 +186,7 @@ def test_cpu_suite_runs_a_tasks_sweep_and_renders(tmp_path):
   assert (root / "digits" / done[0] / "seed-0" / "results.json").stat().st_mtime == mtime
 
 
+@pytest.mark.slow
 def test_seed_claims_each_claim_at_tiny_size(tmp_path):
   out = tmp_path / "out"
   module = script("seed_claims")
@@ -211,6 +214,7 @@ def test_seed_claims_each_claim_at_tiny_size(tmp_path):
   assert "Not run" not in report and report.count("python experiments/seed_claims.py") == 3
 
 
+@pytest.mark.slow
 def test_shakespeare_budget_at_tiny_scale(tmp_path):
   module = script("shakespeare_budget")
   argv = [path_of("shakespeare_budget"), f"--out={tmp_path}", "--scale=tiny", "--budget_s=1"]
@@ -263,6 +267,7 @@ def test_run_main_exit_statuses(capsys):
     flags.key_values(["a"], "--set")
 
 
+@pytest.mark.slow
 def test_tpu_compile_lists_rows_and_resumes(tmp_path):
   """--dry_run lists every row with the command that compiles it; a row whose compile.json
   exists is read back, not compiled again (the report resumes)."""

@@ -716,6 +716,7 @@ def lra_first_steps(tmp_path_factory):
       os.environ["FNETLAB_CACHE"] = old_cache
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task", LRA_TASKS)
 def test_every_mixer_trains_one_step_on_every_lra_task(task, lra_first_steps):
   """`fnetlab train --config=configs/lra/<task>.py:mixer=<m>` builds (the config loader, task,

@@ -77,6 +77,7 @@ def test_wordpiece_matches_transformers_on_the_minilm_vocab():
     assert ids.tolist() == theirs(text, add_special_tokens=False)["input_ids"], text
 
 
+@pytest.mark.slow
 def test_minilm_imports_and_matches_transformers(tmp_path):
   torch = pytest.importorskip("torch")
   transformers = pytest.importorskip("transformers")
@@ -119,6 +120,7 @@ def write_snli(folder, n_train=24, n_test=10):
         f.write(json.dumps({**row, "gold_label": golds[i % 4]}) + "\n")
 
 
+@pytest.mark.slow
 def test_minilm_fine_tunes_with_mean_pooling_and_evaluates(tmp_path):
   from fnetlab import cli
   from fnetlab.common import checkpoints

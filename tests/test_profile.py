@@ -44,6 +44,7 @@ def perfetto_events(logdir) -> list[dict]:
     return json.load(f)["traceEvents"]
 
 
+@pytest.mark.slow
 def test_three_step_run_traces_the_chosen_steps(tmp_path):
   workdir = tmp_path / "run"
   train_and_evaluate(tiny_train_config(profile_steps="2,3"), str(workdir))
@@ -56,6 +57,7 @@ def test_three_step_run_traces_the_chosen_steps(tmp_path):
   assert any("fusion" in str(e.get("name")) for e in events)
 
 
+@pytest.mark.slow
 def test_no_trace_by_default(tmp_path):
   workdir = tmp_path / "run"
   train_and_evaluate(tiny_train_config(), str(workdir))
@@ -77,6 +79,7 @@ def test_bad_profile_steps_is_a_one_line_error_before_the_workdir(tmp_path, text
   assert not workdir.exists()
 
 
+@pytest.mark.slow
 def test_bench_profile_writes_one_trace_per_row(tmp_path):
   out, prof = tmp_path / "bench", tmp_path / "prof"
   args = [f"--config={CONFIG}", *(f"--config.{k}={v}" for k, v in TINY_MODEL.items())]

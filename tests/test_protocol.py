@@ -157,6 +157,7 @@ def read_csv(path):
   return tables.read_csv(str(path))
 
 
+@pytest.mark.slow
 def test_small_protocol_end_to_end_selects_on_validation_and_tests_fresh_seeds(tmp_path, capsys):
   """digits, fourier and ff_only, a 2-point lr grid, 1 tuning seed, 2 final seeds, 4 steps."""
   root = tmp_path / "tuned"
@@ -245,6 +246,7 @@ def test_spt_budgets_add_up_and_the_fine_tune_starts_from_the_best_pretraining()
   assert pre[2].endswith("configs/spt.py:" + p.config)
 
 
+@pytest.mark.slow
 def test_spt_pretraining_reads_only_training_inputs_and_seeds_the_fine_tune(tmp_path, monkeypatch):
   from fnetlab.data import digits
   from fnetlab.tasks import spt
@@ -313,6 +315,7 @@ def test_spt_pretraining_reads_only_training_inputs_and_seeds_the_fine_tune(tmp_
     np.testing.assert_array_equal(np.asarray(flat_ft[k]), np.asarray(flat_scratch[k]))
 
 
+@pytest.mark.slow
 def test_flop_budgets_give_a_cheaper_mixer_more_steps_and_are_measured_once(tmp_path, monkeypatch):
   from fnetlab.bench import budgets
 

@@ -490,6 +490,7 @@ def test_suite_tasks_build_on_official_format_files(tmp_path):
     suite_config("sentiment.py", "target=stars")
 
 
+@pytest.mark.slow
 def test_snli_config_trains_and_tests_on_every_labelled_pair(tmp_path):
   from fnetlab.train.trainer import Trainer
 

@@ -322,6 +322,7 @@ def free_port() -> int:
     return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_two_processes_match_one(cache, tmp_path):
   port = free_port()
   args = ["--config.train.steps=6", "--config.train.log_every=1", "--config.model.dropout_rate=0.0"]
@@ -499,6 +500,7 @@ def test_nonfinite_loss_stops_and_keeps_last_good_checkpoint(cache, tmp_path):
   assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(restored))
 
 
+@pytest.mark.slow
 def test_checkpoint_that_does_not_fit_is_an_error_and_damages_nothing(cache, tmp_path):
   """Without a config.json to compare with, the checkpoint's own shapes still refuse a
   changed model."""
