@@ -126,7 +126,7 @@ def test_parity_with_transformers(case, tmp_path):
   ours, variables = hf.load(path)
   ids, type_ids, mask = inputs(model.config.type_vocab_size)
 
-  # The call, with random token types; BERT also with right padding.
+  # A user's call, with random token types; BERT also with right padding.
   mask = mask if c["arch"] == "bert" else None
   if mask is None:
     out = ours.apply(variables, ids, type_ids, deterministic=True)

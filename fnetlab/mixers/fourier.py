@@ -17,7 +17,7 @@ Implementations (`impl=`):
 - `auto`: `dft` on TPU for length <= 4096 (as the official code chooses), `fft` elsewhere.
 
 What profiling showed (process CPU time on the 2-core Xeon host, x [8, 512, 256] float32, the
-LRA Text layer at the issue's goal point; `fnetlab bench` gives the whole-step view):
+LRA Text layer at the performance goal's point, docs/performance.md; `fnetlab bench` gives the whole-step view):
 - forward: `fft2(x).real` (complex input) ~7-8 ms; rfft over features then a complex FFT over
   length (`axis=-2`, which XLA runs on transposed copies) ~6.3 ms; one `rfft2` + mirror
   ~4.4 ms, of which ~3 ms is the FFT itself and the rest the real part, mirror and copies.
