@@ -295,6 +295,28 @@ def test_tpu_compile_lists_rows_and_resumes(tmp_path):
   ]
 
 
+@pytest.mark.slow
+def test_quickstart_runs_every_mixer_and_a_rerun_changes_nothing(tmp_path, capsys):
+  """`make run`'s script at 2 steps and 2 seeds: every mixer of the tuned digits config trains
+  and is evaluated, the verdict names both baselines, and re-running it trains nothing."""
+  from fnetlab.mixers import names
+
+  root = tmp_path / "qs"
+  argv = [path_of("quickstart"), f"--workdir={root}", "--seeds=0,1", "--steps=2"]
+  assert script("quickstart").main(argv) == 0
+  out = capsys.readouterr().out
+  results = sorted(root.glob("*/seed-*/results.json"))
+  mixers = {json.loads(p.read_text())["mixer"] for p in results}
+  assert len(results) == 2 * len(names()) and mixers == set(names())
+  assert all(json.loads(p.read_text())["step"] == 2 for p in results)
+  for base in ("ff_only", "fourier"):
+    assert f"at 2 steps, against {base} (test accuracy, paired by seed, 95% interval)" in out
+  assert "these rates were tuned at 200 steps" in out
+  mtimes = [p.stat().st_mtime_ns for p in results]
+  assert script("quickstart").main(argv) == 0
+  assert [p.stat().st_mtime_ns for p in results] == mtimes
+
+
 # ----------------------------------------------------------------------------- GLUE at CPU scale
 
 
