@@ -453,6 +453,23 @@ def test_finetune_sst2_from_pretraining(pretrained, tmp_path):
     assert json.load(f)["model"]["d_model"] == 32
 
 
+@pytest.mark.parametrize("at", ["best", "40"])
+def test_finetune_from_a_named_checkpoint_inherits_the_architecture(pretrained, tmp_path, at):
+  """`init_from=WORKDIR@best` (the protocol's form) and `WORKDIR@<step>` read the
+  architecture from WORKDIR's config.json, as a bare WORKDIR does: the fine-tune's own model
+  keys (here a different width and FFN) give way, and the backbone is the checkpoint's."""
+  from fnetlab.common import checkpoints
+
+  pt_dir = pretrained[0]
+  with open(os.path.join(pt_dir, "config.json")) as f:
+    saved = json.load(f)["model"]
+  c = finetune_config("sst2", f"{pt_dir}@{at}")
+  c.data.mock_examples = 32
+  c.model.d_model, c.model.d_ff = saved["d_model"] + 16, saved["d_ff"] * 2  # ignored
+  restored_trainer(c, str(tmp_path), checkpoints.load_params(pt_dir, at)[0])
+  assert (c.model.d_model, c.model.d_ff) == (saved["d_model"], saved["d_ff"])
+
+
 def test_finetune_stsb_from_pretraining_under_mock_data(pretrained, tmp_path):
   import tensorflow_datasets as tfds
 

@@ -70,6 +70,15 @@ def is_workdir(folder: str) -> bool:
   return any(os.path.exists(os.path.join(folder, m)) for m in MARKERS)
 
 
+def split_at(spec: str) -> tuple[str, str | None]:
+  """(workdir, step) of an `init_from`-style reference: `WORKDIR` (step None: the latest),
+  `WORKDIR@best` or `WORKDIR@<step>`. An `@` inside a folder name is part of the path."""
+  where, at, step = spec.rpartition("@")
+  if not at or not where or os.sep in step:
+    return spec, None
+  return where, step
+
+
 # ----------------------------------------------------------------------------- a run's files
 
 

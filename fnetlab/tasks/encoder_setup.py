@@ -42,7 +42,7 @@ def _init_config(config) -> dict | None:
   from fnetlab.common import workdir as files
 
   try:
-    return files.read_config(config.init_from)
+    return files.read_config(files.split_at(config.init_from)[0])  # WORKDIR[@best|@step]
   except UserError:
     return None
 

@@ -280,9 +280,7 @@ class Trainer:
     `init_from` is `WORKDIR` (its latest checkpoint) or `WORKDIR@best` / `WORKDIR@<step>`.
     An embedding table with more rows than the model's (a self-pretraining vocabulary's
     [MASK] id, fnetlab/tasks/spt.py) gives the model its first rows."""
-    where, at, step_arg = self.config.init_from.rpartition("@")
-    if not at or os.sep in step_arg:
-      where, step_arg = self.config.init_from, None
+    where, step_arg = files.split_at(self.config.init_from)
     src, step = checkpoints.load_params(where, step_arg)
     flat_src = {jax.tree_util.keystr(k): v for k, v in jax.tree_util.tree_flatten_with_path(src)[0]}
     copied, new_params = [], []
