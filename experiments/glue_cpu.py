@@ -194,6 +194,42 @@ def minilm_reference(args, seeds) -> dict[str, list[float]]:
   return out
 
 
+def pretrain_results(args) -> dict[str, dict]:
+  """{model (configs/glue_cpu/pretrain.py MODELS key): its pretraining run's results.json}
+  for the finished pretraining runs."""
+  from fnetlab.commands.sweep import point_name, points
+  from fnetlab.common import workdir as files
+
+  models = config_lib.load_module(PRETRAIN).MODELS
+  out = {}
+  for overrides in points(f"{PRETRAIN}:steps={args.pt_steps}", "models"):
+    wd = os.path.join(args.root, "pt", point_name(overrides))
+    if files.has_results(wd):
+      out[next(m for m, o in models.items() if o == overrides)] = files.read_results(wd)
+  return out
+
+
+RAW_TABLES = ("protocol.md", "tuning.csv", "summary.csv")
+
+
+def copy_raw_tables(args, tasks) -> list[str]:
+  """Copies each task root's protocol.md, tuning.csv and summary.csv (every trial and final
+  seed) into a folder beside the report (reports/glue_cpu/<task>/), so the report's raw data
+  lives with it; returns the copies' paths relative to the report."""
+  import shutil
+
+  where = os.path.splitext(os.path.abspath(args.report))[0]
+  out = []
+  for task in tasks:
+    for name in RAW_TABLES:
+      src = os.path.join(args.root, task, name)
+      if os.path.isfile(src):
+        os.makedirs(os.path.join(where, task), exist_ok=True)
+        shutil.copyfile(src, os.path.join(where, task, name))
+        out.append(os.path.join(os.path.basename(where), task, name))
+  return out
+
+
 def render(args, minilm_seeds, argv) -> str:
   from fnetlab.common import provenance
   from fnetlab.results import glue_cpu
@@ -203,6 +239,7 @@ def render(args, minilm_seeds, argv) -> str:
     root = os.path.join(args.root, task)
     if os.path.isfile(os.path.join(root, "summary.csv")):
       by_task[task] = glue_cpu.read_root(root, model_points(args, task))
+  pretrained = pretrain_results(args)
   reference = minilm_reference(args, minilm_seeds)
   prov = provenance.collect(argv)
   lines = [
@@ -225,6 +262,14 @@ def render(args, minilm_seeds, argv) -> str:
     "a rate selected on the edge of the grid.",
     "",
   ]
+  if pretrained:
+    lines += [
+      "Stage 1, pretraining (validation MLM + NSP loss and accuracies at the last evaluation; "
+      "every fine-tune starts from its model's best-validation step):",
+      "",
+      glue_cpu.pretrain_markdown(pretrained),
+      "",
+    ]
   if by_task:
     lines.append(glue_cpu.markdown(by_task, reference if any(reference.values()) else None))
   else:
@@ -237,14 +282,15 @@ def render(args, minilm_seeds, argv) -> str:
       f"{args.minilm_steps} steps at lr {args.minilm_lr:g} on seed(s) "
       f"{','.join(map(str, minilm_seeds))}; not tuned, not part of the comparison.",
     ]
-  lines += [
-    "",
-    "Per-task protocol reports: "
-    + ", ".join(f"`{os.path.join(args.root, t, 'protocol.md')}`" for t in TASKS)
-    + " (tuning.csv, summary.csv: every trial and final seed).",
-  ]
-  text = "\n".join(lines) + "\n"
   os.makedirs(os.path.dirname(os.path.abspath(args.report)), exist_ok=True)
+  copies = copy_raw_tables(args, by_task)
+  if copies:
+    lines += [
+      "",
+      "Per-task protocol reports and raw tables (every trial and final seed), copied from "
+      f"`{args.root}`: " + ", ".join(f"[{c}]({c})" for c in copies) + ".",
+    ]
+  text = "\n".join(lines) + "\n"
   with open(args.report, "w") as f:
     f.write(text)
   return text

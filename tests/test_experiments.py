@@ -322,7 +322,8 @@ def test_quickstart_runs_every_mixer_and_a_rerun_changes_nothing(tmp_path, capsy
 
 def test_glue_cpu_fine_tunes_need_the_pretraining_and_its_commands_parse(tmp_path):
   glue_cpu = script("glue_cpu")
-  args = flags.script_flags(glue_cpu.__doc__, glue_cpu.FLAGS, [f"--root={tmp_path}"])
+  args = flags.script_flags(glue_cpu.__doc__, glue_cpu.FLAGS, ["glue_cpu.py", f"--root={tmp_path}"])
+  assert args.root == str(tmp_path)
   with pytest.raises(UserError, match="pretraining has not finished"):
     glue_cpu.finetune(args, "snli", None)
   # The fine-tuning protocol's command line is the real sweep parser's: --list prints its runs
@@ -392,3 +393,54 @@ def test_glue_cpu_table_against_an_independent_computation(tmp_path):
   assert "FNet (Fourier)" in glue_cpu.markdown(by_task)
   with pytest.raises(UserError, match="not one of the protocol's models"):
     glue_cpu.read_root(str(tmp_path / "snli"), {point["bert"]: "bert"})
+
+
+def test_glue_cpu_report_has_the_pretraining_table_and_its_raw_tables(tmp_path):
+  """The report gives each finished pretraining run's own validation numbers (read back from
+  its results.json) and copies each task root's protocol.md / tuning.csv / summary.csv beside
+  itself, byte for byte, linked from the report."""
+  from fnetlab.commands.sweep import point_name, points
+  from fnetlab.common import workdir as files
+
+  glue_cpu = script("glue_cpu")
+  root, report = tmp_path / "runs", tmp_path / "out" / "glue_cpu.md"
+  args = flags.script_flags(
+    glue_cpu.__doc__,
+    glue_cpu.FLAGS,
+    ["glue_cpu.py", f"--root={root}", f"--report={report}", "--pt_steps=7"],
+  )
+  pts = points(os.path.join(REPO, f"{glue_cpu.PRETRAIN}:steps=7"), "models")
+  fnet = next(p for p in pts if p == {"model.mixer": "fourier"})
+  wd = root / "pt" / point_name(fnet)
+  wd.mkdir(parents=True)
+  val = {"loss": 2.6898, "mlm_accuracy": 0.4377, "nsp_accuracy": 0.5012}
+  files.write_results(
+    str(wd),
+    {"step": 7, "best": {"step": 5}, "validation": val, "params": 171590, "wall_time_s": 90},
+  )
+  (root / "snli").mkdir()
+  for name in glue_cpu.RAW_TABLES:
+    (root / "snli" / name).write_text(f"{name} of snli\n")
+  cwd = os.getcwd()
+  os.chdir(REPO)  # the script's config paths are relative to the repository
+  try:
+    copies = glue_cpu.copy_raw_tables(args, ["snli", "sentiment"])
+    text = glue_cpu.render(args, [1], ["glue_cpu.py"])
+  finally:
+    os.chdir(cwd)
+  assert copies == [f"glue_cpu/snli/{n}" for n in glue_cpu.RAW_TABLES]
+  for name in glue_cpu.RAW_TABLES:
+    assert (tmp_path / "out" / "glue_cpu" / "snli" / name).read_text() == f"{name} of snli\n"
+  row = next(line for line in text.splitlines() if line.startswith("| FNet (Fourier) |"))
+  assert [c.strip() for c in row.strip("|").split("|")] == [
+    "FNet (Fourier)",
+    "7",
+    "5",
+    "2.690",
+    "43.8",
+    "50.1",
+    "171,590",
+    "1.5",
+  ]
+  assert "BERT-style" not in text  # an unfinished pretraining has no row
+  assert report.read_text() == text

@@ -144,3 +144,29 @@ def markdown(by_task: dict[str, dict], reference=None) -> str:
   cols = ["model", *by_task, "average", "% of BERT", "paper GLUE avg (Base)", "paper % of BERT"]
   headers = {t: f"{TASK_NAMES.get(t, t)} test acc %" for t in by_task}
   return markdown_table(rows, cols, headers)
+
+
+def pretrain_markdown(by_model: dict[str, dict]) -> str:
+  """Stage 1's table: per model, its pretraining run's results.json (`fnetlab train`), i.e.
+  the validation MLM + NSP loss and accuracies at the last evaluation, the best-validation
+  step the fine-tunes start from, and the run's wall time."""
+  rows = []
+  for model in MODELS:
+    res = by_model.get(model)
+    if not res:
+      continue
+    val, best = res.get("validation") or {}, res.get("best") or {}
+    rows.append(
+      {
+        "model": NAMES[model],
+        "steps": str(res.get("step", "?")),
+        "best step": str(best.get("step", "?")),
+        "val loss": f"{val['loss']:.3f}" if "loss" in val else "—",
+        "MLM acc %": f"{100 * val['mlm_accuracy']:.1f}" if "mlm_accuracy" in val else "—",
+        "NSP acc %": f"{100 * val['nsp_accuracy']:.1f}" if "nsp_accuracy" in val else "—",
+        "params": f"{res['params']:,}" if isinstance(res.get("params"), int) else "—",
+        "wall min": f"{res['wall_time_s'] / 60:.1f}" if "wall_time_s" in res else "—",
+      }
+    )
+  cols = ["model", "steps", "best step", "val loss", "MLM acc %", "NSP acc %", "params", "wall min"]
+  return markdown_table(rows, cols, right=cols[1:])
