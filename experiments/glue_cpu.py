@@ -210,6 +210,20 @@ def pretrain_results(args) -> dict[str, dict]:
 
 
 RAW_TABLES = ("protocol.md", "tuning.csv", "summary.csv")
+#: A report section written by hand (how a run was made, how to read it) starts with this
+#: heading; re-rendering keeps it, from the heading to the end, under the new tables.
+NOTES_HEADING = "## Notes"
+
+
+def kept_notes(report: str) -> str:
+  """The hand-written notes section of an existing report ('' when there is none)."""
+  try:
+    with open(report) as f:
+      text = f.read()
+  except OSError:
+    return ""
+  at = text.find("\n" + NOTES_HEADING)
+  return text[at + 1 :] if at >= 0 else ""
 
 
 def copy_raw_tables(args, tasks) -> list[str]:
@@ -291,6 +305,9 @@ def render(args, minilm_seeds, argv) -> str:
       f"`{args.root}`: " + ", ".join(f"[{c}]({c})" for c in copies) + ".",
     ]
   text = "\n".join(lines) + "\n"
+  notes = kept_notes(args.report)
+  if notes:
+    text += "\n" + notes
   with open(args.report, "w") as f:
     f.write(text)
   return text

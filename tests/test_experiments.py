@@ -444,3 +444,13 @@ def test_glue_cpu_report_has_the_pretraining_table_and_its_raw_tables(tmp_path):
   ]
   assert "BERT-style" not in text  # an unfinished pretraining has no row
   assert report.read_text() == text
+  # A hand-written notes section survives a re-render, once, after the new tables.
+  notes = f"{glue_cpu.NOTES_HEADING}: how to read it\n\nFNet collapsed.\n"
+  report.write_text(text + "\n" + notes)
+  os.chdir(REPO)
+  try:
+    again = glue_cpu.render(args, [1], ["glue_cpu.py"])
+  finally:
+    os.chdir(cwd)
+  assert again.endswith("\n" + notes) and again.count(glue_cpu.NOTES_HEADING) == 1
+  assert row in again.split(glue_cpu.NOTES_HEADING)[0]  # the tables come first
