@@ -79,12 +79,16 @@ def model_points(args, task: str) -> dict[str, str]:
   each `sweep_models` point is its model's overrides plus `init_from`."""
   from fnetlab.commands.sweep import point_name, points
 
+  return {
+    point_name(overrides): model_of({k: v for k, v in overrides.items() if k != "init_from"})
+    for overrides in points(finetune_spec(args, task), "models")
+  }
+
+
+def model_of(overrides: dict) -> str:
+  """The paper's model (configs/glue_cpu/pretrain.py MODELS key) whose overrides these are."""
   models = config_lib.load_module(PRETRAIN).MODELS
-  out = {}
-  for overrides in points(finetune_spec(args, task), "models"):
-    mine = {k: v for k, v in overrides.items() if k != "init_from"}
-    out[point_name(overrides)] = next(m for m, o in models.items() if o == mine)
-  return out
+  return next(m for m, o in models.items() if o == overrides)
 
 
 def finetune_argv(args, task: str, only) -> list[str]:
@@ -117,13 +121,17 @@ def finetune(args, task: str, only) -> None:
 
 
 def _pretrained_points(args, only) -> list[str]:
+  """The pretraining workdirs of the models `only` indexes (all by default)."""
+  return [wd for i, (_, wd) in enumerate(pretrain_workdirs(args)) if only is None or i in only]
+
+
+def pretrain_workdirs(args) -> list[tuple[str, str]]:
+  """(the paper's model, its pretraining workdir) for every stage-1 sweep point, in order."""
   from fnetlab.commands.sweep import point_name, points
 
-  pts = points(f"{PRETRAIN}:steps={args.pt_steps}", "models")
   return [
-    os.path.join(args.root, "pt", point_name(p))
-    for i, p in enumerate(pts)
-    if only is None or i in only
+    (model_of(p), os.path.join(args.root, "pt", point_name(p)))
+    for p in points(f"{PRETRAIN}:steps={args.pt_steps}", "models")
   ]
 
 
@@ -197,16 +205,9 @@ def minilm_reference(args, seeds) -> dict[str, list[float]]:
 def pretrain_results(args) -> dict[str, dict]:
   """{model (configs/glue_cpu/pretrain.py MODELS key): its pretraining run's results.json}
   for the finished pretraining runs."""
-  from fnetlab.commands.sweep import point_name, points
   from fnetlab.common import workdir as files
 
-  models = config_lib.load_module(PRETRAIN).MODELS
-  out = {}
-  for overrides in points(f"{PRETRAIN}:steps={args.pt_steps}", "models"):
-    wd = os.path.join(args.root, "pt", point_name(overrides))
-    if files.has_results(wd):
-      out[next(m for m, o in models.items() if o == overrides)] = files.read_results(wd)
-  return out
+  return {m: files.read_results(wd) for m, wd in pretrain_workdirs(args) if files.has_results(wd)}
 
 
 RAW_TABLES = ("protocol.md", "tuning.csv", "summary.csv")

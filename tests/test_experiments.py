@@ -395,7 +395,7 @@ def test_glue_cpu_table_against_an_independent_computation(tmp_path):
     glue_cpu.read_root(str(tmp_path / "snli"), {point["bert"]: "bert"})
 
 
-def test_glue_cpu_report_has_the_pretraining_table_and_its_raw_tables(tmp_path):
+def test_glue_cpu_report_has_the_pretraining_table_and_its_raw_tables(tmp_path, monkeypatch):
   """The report gives each finished pretraining run's own validation numbers (read back from
   its results.json) and copies each task root's protocol.md / tuning.csv / summary.csv beside
   itself, byte for byte, linked from the report."""
@@ -421,13 +421,9 @@ def test_glue_cpu_report_has_the_pretraining_table_and_its_raw_tables(tmp_path):
   (root / "snli").mkdir()
   for name in glue_cpu.RAW_TABLES:
     (root / "snli" / name).write_text(f"{name} of snli\n")
-  cwd = os.getcwd()
-  os.chdir(REPO)  # the script's config paths are relative to the repository
-  try:
-    copies = glue_cpu.copy_raw_tables(args, ["snli", "sentiment"])
-    text = glue_cpu.render(args, [1], ["glue_cpu.py"])
-  finally:
-    os.chdir(cwd)
+  monkeypatch.chdir(REPO)  # the script's config paths are relative to the repository
+  copies = glue_cpu.copy_raw_tables(args, ["snli", "sentiment"])
+  text = glue_cpu.render(args, [1], ["glue_cpu.py"])
   assert copies == [f"glue_cpu/snli/{n}" for n in glue_cpu.RAW_TABLES]
   for name in glue_cpu.RAW_TABLES:
     assert (tmp_path / "out" / "glue_cpu" / "snli" / name).read_text() == f"{name} of snli\n"
@@ -447,10 +443,6 @@ def test_glue_cpu_report_has_the_pretraining_table_and_its_raw_tables(tmp_path):
   # A hand-written notes section survives a re-render, once, after the new tables.
   notes = f"{glue_cpu.NOTES_HEADING}: how to read it\n\nFNet collapsed.\n"
   report.write_text(text + "\n" + notes)
-  os.chdir(REPO)
-  try:
-    again = glue_cpu.render(args, [1], ["glue_cpu.py"])
-  finally:
-    os.chdir(cwd)
+  again = glue_cpu.render(args, [1], ["glue_cpu.py"])
   assert again.endswith("\n" + notes) and again.count(glue_cpu.NOTES_HEADING) == 1
   assert row in again.split(glue_cpu.NOTES_HEADING)[0]  # the tables come first
