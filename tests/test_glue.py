@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 
 import jax
 import numpy as np
@@ -617,3 +618,19 @@ def test_glue_table(tmp_path):
     assert row(table, f"{name} (paper)")[-1] == avg, name
   with pytest.raises(UserError, match="no results.json"):
     glue_table([str(tmp_path / "missing")])
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]"])
+def test_an_unreadable_init_from_config_is_one_clear_error(tmp_path, content):
+  """A config.json that is there but unreadable names its file; the fine-tune does not
+  silently fall back to its own model keys (a missing file still lets them stand)."""
+  from fnetlab.tasks.encoder_setup import encoder_setup
+
+  pt = tmp_path / "pt"
+  pt.mkdir()
+  (pt / "config.json").write_text(content)
+  c = finetune_config("sst2", f"{pt}@best")
+  with pytest.raises(UserError, match=re.escape(str(pt / "config.json"))):
+    encoder_setup(c)
+  c.init_from = str(tmp_path / "gone")
+  encoder_setup(c)  # no config.json: the run's own model keys stand

@@ -35,16 +35,16 @@ HEAD_FIELDS = (
 
 
 def _init_config(config) -> dict | None:
-  """The init_from workdir's config.json, or None (no init_from, or it is gone: the
-  architecture written back into config.model at training time then stands)."""
+  """The init_from workdir's config.json, or None (no init_from, or the file is gone: the
+  architecture written back into config.model at training time then stands). A config.json
+  that is there but unreadable is a UserError naming it, never a silent fall-back to the
+  run's own model keys."""
   if not config.get("init_from"):
     return None
   from fnetlab.common import workdir as files
 
-  try:
-    return files.read_config(files.split_at(config.init_from)[0])  # WORKDIR[@best|@step]
-  except UserError:
-    return None
+  where = files.split_at(config.init_from)[0]  # WORKDIR[@best|@step]
+  return files.read_config(where, required=False) or None
 
 
 def _inherited_tokenizer(init: dict, init_from: str) -> dict:
