@@ -80,6 +80,8 @@ def test_every_script_answers_help(name):
     (["experiments/quickstart.py", "--seeds=a"], "--seeds"),
     (["experiments/glue_cpu.py", "--stages=pretrain,nope"], "--stages: unknown nope"),
     (["experiments/glue_cpu.py", "--pt_steps=0"], "--pt_steps=0"),
+    (["experiments/cls_probe.py"], "give one of --workdir and --config"),
+    (["experiments/cls_probe.py", f"--config={DIGITS}", "--examples=1"], "--examples=1"),
   ],
 )
 def test_a_mistake_is_one_line_exit_2(args, needle):
@@ -446,3 +448,40 @@ def test_glue_cpu_report_has_the_pretraining_table_and_its_raw_tables(tmp_path, 
   again = glue_cpu.render(args, [1], ["glue_cpu.py"])
   assert again.endswith("\n" + notes) and again.count(glue_cpu.NOTES_HEADING) == 1
   assert row in again.split(glue_cpu.NOTES_HEADING)[0]  # the tables come first
+
+
+# ----------------------------------------------------------------------------- cls_probe
+
+
+def probed(mixer):
+  from fnetlab import tasks
+
+  task = tasks.build(tiny_digits(**{"model.mixer": mixer, "model.norm": "post"}))
+  example = {k: jax.numpy.asarray(v) for k, v in task.example_batch(2).items()}
+  params = task.model.init(jax.random.PRNGKey(0), example)["params"]
+  return script("cls_probe").probe(task, params["backbone"], "validation", 8)
+
+
+def test_cls_probe_finds_no_input_in_ff_onlys_cls_state():
+  """FF-only never mixes tokens, so its [CLS] state is the same for every input: spread
+  exactly 0 at every site and in the pooled output, while every other position varies."""
+  result = probed("ff_only")
+  sites = [r[0] for r in result["rows"]]
+  assert sites[:3] == ["embeddings output", "layer_0 mixing", "layer_0 output"]
+  for site, cls, others in result["rows"]:
+    assert cls["spread"] == 0.0 and cls["varying"] == 0.0, site
+    assert others["spread"] > 0.01, site
+  assert result["pooled"]["spread"] == 0.0
+
+
+def test_cls_probe_sees_fnets_cls_row_as_the_zero_frequency_sum():
+  """FNet's mixing at position 0 is the sequence's zero-frequency term: numpy's FFT over the
+  features of the positions' sum (the post-LN block's mixer reads the embeddings)."""
+  result = probed("fourier")
+  arrays = result["arrays"]
+  oracle = np.fft.fft(arrays["embeddings output"].astype(np.float64).sum(1), axis=-1).real
+  np.testing.assert_allclose(arrays["layer_0 mixing"][:, 0], oracle, rtol=1e-4, atol=1e-3)
+  row = dict((r[0], r[1]) for r in result["rows"])["layer_0 mixing"]
+  expected = script("cls_probe").stats(oracle[:, None])  # the same numbers, from the oracle
+  assert row == pytest.approx(expected, rel=1e-6)
+  assert row["spread"] > 0
