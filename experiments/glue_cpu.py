@@ -2,7 +2,12 @@
 
   python experiments/glue_cpu.py --root=runs/glue_cpu            # every stage, in order
   python experiments/glue_cpu.py --stages=pretrain --only=0,1,2  # split a stage across jobs
+  python experiments/glue_cpu.py --stages=snli,sentiment        # after split jobs: all models
   python experiments/glue_cpu.py --render_only                   # the report from what ran
+
+A fine-tuning stage run with `--only` writes its task's summary.csv for those models only;
+once the split jobs are done, the same stage without `--only` (which skips every finished run)
+writes the summary of all six, which the report reads.
 
 Stages (docs/data.md, "The GLUE protocol at CPU scale"; `make data` first):
 - `pretrain`: `fnetlab sweep --config=configs/glue_cpu/pretrain.py:steps=P --sweep=models`:
