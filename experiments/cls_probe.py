@@ -41,7 +41,7 @@ FLAGS = (
   Flag("examples", "How many inputs (its first N).", 64, int),
   Flag("seed", "With --config: the initialisation seed.", 0, int),
 )
-SITES = re.compile(r"^encoder/(embeddings|layer_\d+)(/mixer)?/__call__/0$")
+SITES = re.compile(r"^encoder/(embeddings|layer_\d+)(/mixer)?/__call__$")
 
 
 def load(args):
@@ -86,6 +86,7 @@ def probe(task, backbone, split: str = "validation", examples: int = 64) -> dict
   """{'rows': [(site, cls stats, other-positions stats)], 'pooled': pooled stats, 'arrays':
   {site: states [inputs, length, d]}}."""
   import jax.numpy as jnp
+  from flax import traverse_util
 
   from fnetlab.models.encoder import EncoderModel
 
@@ -105,31 +106,16 @@ def probe(task, backbone, split: str = "validation", examples: int = 64) -> dict
     mutable=["intermediates"],
   )
   rows, arrays = [], {}
-  for path, value in _flat(state["intermediates"]):
+  # Captured in call order: the embeddings, then each block's mixing before its output.
+  for path, values in traverse_util.flatten_dict(state["intermediates"], sep="/").items():
     match = SITES.match(path)
     if match:
-      h = np.asarray(value)
+      h = np.asarray(values[0])
       site = match.group(1) + (" mixing" if match.group(2) else " output")
       rows.append((site, stats(h[:, :1]), stats(h[:, 1:])))
       arrays[site] = h
-  rows.sort(key=lambda r: (r[0] != "embeddings output", _layer(r[0]), r[0].endswith("output")))
   pooled = stats(np.asarray(out["pooled_output"])[:, None])
   return {"rows": rows, "pooled": pooled, "arrays": arrays}
-
-
-def _layer(site: str) -> int:
-  found = re.search(r"layer_(\d+)", site)
-  return int(found.group(1)) if found else -1
-
-
-def _flat(tree, prefix=""):
-  for key, value in tree.items():
-    name = f"{prefix}/{key}" if prefix else str(key)
-    if isinstance(value, dict) or hasattr(value, "items"):
-      yield from _flat(value, name)
-    else:
-      for i, item in enumerate(value):
-        yield f"{name}/{i}", item
 
 
 def markdown(result: dict) -> str:
