@@ -32,6 +32,7 @@ the paper's GLUE averages at Base size. It is a CPU-scale result, and says so.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 
@@ -90,10 +91,15 @@ def model_points(args, task: str) -> dict[str, str]:
   }
 
 
+@functools.cache
+def paper_models() -> dict[str, dict]:
+  """configs/glue_cpu/pretrain.py's MODELS, read once per process."""
+  return config_lib.load_module(PRETRAIN).MODELS
+
+
 def model_of(overrides: dict) -> str:
   """The paper's model (configs/glue_cpu/pretrain.py MODELS key) whose overrides these are."""
-  models = config_lib.load_module(PRETRAIN).MODELS
-  return next(m for m, o in models.items() if o == overrides)
+  return next(m for m, o in paper_models().items() if o == overrides)
 
 
 def finetune_argv(args, task: str, only) -> list[str]:
