@@ -18,6 +18,7 @@ import os
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 import pytest
 from flax import linen as nn
@@ -96,6 +97,25 @@ def test_offline_corpus_builds_deterministically_with_a_90_10_split():
   ids = vocab.encode(texts["validation"][:5000])
   assert vocab.decode(ids) == texts["validation"][:5000]
   assert [vocab.chars[i] for i in ids[:50]] == list(texts["validation"][:50])
+
+
+def test_a_held_out_test_split_is_the_last_text_and_leaves_no_test_split_unasked():
+  text = "".join(chr(65 + i % 26) for i in range(1000))
+  assert shakespeare.split_corpus(text, 0.1) == {"train": text[:900], "validation": text[900:]}
+  parts = shakespeare.split_corpus(text, 0.1, 0.2)
+  assert parts == {"train": text[:700], "validation": text[700:800], "test": text[800:]}
+  for bad in (-0.1, 0.9, 0.95):
+    with pytest.raises(DataError, match="data.test_fraction"):
+      shakespeare.split_corpus(text, 0.1, bad)
+  # the runlocal config: the last 100k of its 1M characters are test, the 100k before validation
+  full = shakespeare.load_texts("package", max_chars=1_000_000)
+  held = shakespeare.load_texts("package", max_chars=1_000_000, test_fraction=0.1)
+  assert held["test"] == full["validation"] and len(held["validation"]) == 100_000
+  assert held["train"] + held["validation"] == full["train"]
+  cfg = {"source": "package", "max_chars": 20000, "block_size": 32, "test_fraction": 0.25}
+  splits, _, tokens = data_lm.lm_splits(ml_collections.ConfigDict(cfg), seed=0)
+  assert sorted(splits) == ["test", "train", "validation"]
+  assert tokens == {"train": 13000, "validation": 2000, "test": 5000}
 
 
 def test_corpus_from_a_folder_sorts_normalises_and_strips_boilerplate(tmp_path):

@@ -82,6 +82,23 @@ def test_overlapping_final_seeds_exit_2_with_one_line(tmp_path, capsys):
   assert not os.path.exists("x") and not os.path.exists(tmp_path / "r")
 
 
+def test_a_task_without_a_test_split_is_refused_before_any_run(tmp_path, capsys):
+  lm = os.path.join(ROOT, "configs/lm/shakespeare.py")
+  argv = ["fnetlab", "sweep", f"--config={lm}:runlocal", f"--workdir={tmp_path}/r"]
+  argv += [
+    "--tune=optim.lr=1e-3,3e-3",
+    "--seeds=0",
+    "--final_seeds=1",
+    "--set=data.max_chars=20000",
+  ]
+  assert cli.main([*argv, "--set=data.test_fraction=0.0"]) == 2
+  err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+  assert len(err) == 1 and "task lm has no test split (it has train, validation)" in err[0]
+  assert "data.test_fraction" in err[0]
+  assert not os.path.exists(tmp_path / "r")
+  assert cli.main([*argv, "--list"]) == 0  # runlocal holds a test split out
+
+
 def test_step_overrides_scale_the_schedule_and_keep_every_evaluation():
   config = config_lib.load(f"{DIGITS}:steps=200")
   assert (config.train.eval_every, config.optim.warmup_steps, config.train.log_every) == (

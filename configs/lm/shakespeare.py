@@ -2,7 +2,9 @@
 
 Defaults are the WorkerTransformer reference settings (docs/sources.md): d 256, 4 layers,
 4 heads, FFN 1024, block 1024, batch 16, dropout 0.1, AdamW 3e-4 constant, clip 1.0, on the
-offline Shakespeare corpus (fnetlab/data/shakespeare.py) with a 90/10 split.
+offline Shakespeare corpus (fnetlab/data/shakespeare.py) with a 90/10 split (no test split,
+as the reference; `data.test_fraction` holds one out). `runlocal` holds out 80/10/10, so the
+tuning protocol can select on validation and report test.
 
   fnetlab train --config=configs/lm/shakespeare.py:mixer=attention --workdir=runs/lm_attn
   fnetlab train --config=configs/lm/shakespeare.py:mixer=worker,interval=8 --workdir=runs/lm_w8
@@ -40,6 +42,7 @@ def get_config(arg=None):
   c.data.pattern = "*_gut.txt"  # package: which files (the modern-spelling texts)
   c.data.encoding = "char"  # char (sorted character set) | byte (UTF-8, vocab 256)
   c.data.val_fraction = 0.1  # package: the last 10% of characters are validation
+  c.data.test_fraction = 0.0  # package: >0 holds out the last part as test (before it: validation)
   c.data.max_chars = 0  # >0: only the first max_chars characters (quick CPU runs)
   c.data.block_size = block  # context length of a training / evaluation window
   c.data.train_windows = 0  # distinct random training windows; 0: 16 epochs' worth
@@ -75,7 +78,8 @@ def get_config(arg=None):
     c.train.eval_every = 150
     c.train.checkpoint_every = 150
     c.train.max_eval_examples = -1  # still the whole validation split
-    c.data.max_chars = 1_000_000  # about TinyShakespeare's size; validation = last 100k chars
+    c.data.max_chars = 1_000_000  # about TinyShakespeare's size
+    c.data.test_fraction = 0.1  # 800k train, 100k validation, the last 100k chars test
     c.optim.lr = 1e-3  # a tiny model trains faster at a higher rate
     c.model.dropout_rate = 0.0
   return c

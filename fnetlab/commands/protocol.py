@@ -121,6 +121,20 @@ def points(p: Protocol) -> list[Point]:
   return out
 
 
+def check_test_split(config) -> None:
+  """The protocol reports test at the best-validation checkpoint: a task without a test split
+  is a one-line error before any run (not after the tuning has trained)."""
+  from fnetlab import tasks
+
+  splits = tasks.build(config).splits
+  if "test" not in splits:
+    raise UserError(
+      f"--tune: task {config.task} has no test split (it has {', '.join(splits)}); the "
+      "protocol selects on validation and reports test, so hold one out "
+      "(the char-LM: --config.data.test_fraction=0.1)"
+    )
+
+
 def budget_dir(p: Protocol, budget) -> str:
   return p.root if budget is None else os.path.join(p.root, budget.label)
 
@@ -303,6 +317,7 @@ def run(p: Protocol) -> tuple[list, str]:
   pts = points(p)
   if not pts:
     raise UserError("--only: no point selected")
+  check_test_split(pts[0].config)
   mode = pts[0].config.train.best_mode
   metric = pts[0].config.train.best_metric
   steps = resolve_steps(p, pts, write=True)

@@ -84,6 +84,7 @@ def load_texts(data_cfg) -> dict[str, str]:
       val_fraction=float(get("val_fraction", 0.1)),
       max_chars=int(get("max_chars", 0) or 0),
       pattern=get("pattern", shakespeare.PATTERN),
+      test_fraction=float(get("test_fraction", 0.0) or 0.0),
     )
   except DataError as e:
     raise UserError(str(e)) from None

@@ -9,7 +9,9 @@ Two sources:
   Gutenberg `*** START/END OF ...` boilerplate is cut (the packaged files ship without it),
   each work is stripped of surrounding blank lines and the works are joined with a blank
   line. The first 90% of the characters are the training split, the last 10% validation, so
-  the split is a fixed function of the installed files.
+  the split is a fixed function of the installed files. `data.test_fraction > 0` holds out
+  the last part of the text as a test split, the validation text just before it (the
+  tuning protocol selects on validation and reports test, so it needs one).
 - `tfds`: `tiny_shakespeare` (Karpathy's 1.1M-character TinyShakespeare, the seed's data)
   through `tfds.data_source`, which needs the data prepared in array_record format (a
   machine with internet, `tfds build tiny_shakespeare --file_format=array_record`). Each
@@ -81,12 +83,26 @@ def build_corpus(folder: str | None = None, pattern: str = PATTERN) -> str:
   return SEPARATOR.join(works)
 
 
-def split_corpus(text: str, val_fraction: float = 0.1) -> dict[str, str]:
-  """The first (1 - val_fraction) of the characters for training, the rest for validation."""
+def split_corpus(
+  text: str, val_fraction: float = 0.1, test_fraction: float = 0.0
+) -> dict[str, str]:
+  """The last `test_fraction` of the characters for test (none when 0), the `val_fraction`
+  before them for validation, the rest for training. With test_fraction 0 this is the
+  reference's 90/10 train/validation split, unchanged."""
   if not 0.0 < val_fraction < 1.0:
     raise DataError(f"data.val_fraction={val_fraction} must be strictly between 0 and 1")
-  cut = int(round(len(text) * (1.0 - val_fraction)))
-  return {"train": text[:cut], "validation": text[cut:]}
+  if not 0.0 <= test_fraction < 1.0 - val_fraction:
+    raise DataError(
+      f"data.test_fraction={test_fraction} must be >= 0 and leave training text "
+      f"(data.val_fraction={val_fraction})"
+    )
+  n = len(text)
+  test_cut = n - int(round(n * test_fraction))
+  cut = int(round(n * (1.0 - val_fraction - test_fraction)))
+  out = {"train": text[:cut], "validation": text[cut:test_cut]}
+  if test_fraction > 0:
+    out["test"] = text[test_cut:]
+  return out
 
 
 def load_tfds(data_dir: str | None = None) -> dict[str, str]:
@@ -117,6 +133,7 @@ def load_texts(
   val_fraction: float = 0.1,
   max_chars: int = 0,
   pattern: str = PATTERN,
+  test_fraction: float = 0.0,
 ) -> dict[str, str]:
   """The splits as strings. `max_chars > 0` keeps the first max_chars characters of the
   corpus before splitting (package) or of each split (tfds), for quick CPU runs."""
@@ -128,7 +145,7 @@ def load_texts(
   corpus = build_corpus(data_dir or None, pattern)
   if max_chars > 0:
     corpus = corpus[:max_chars]
-  return split_corpus(corpus, val_fraction)
+  return split_corpus(corpus, val_fraction, test_fraction)
 
 
 @dataclasses.dataclass(frozen=True)
