@@ -167,6 +167,34 @@ def test_selection_is_the_best_validation_mean_and_flags_the_edge():
   assert tuning.edge_of({"optim.lr": ["1e-2", "1e-4"]}, {"optim.lr": "1e-4"}) == ["optim.lr"]
 
 
+def test_a_verdict_on_a_loss_calls_the_lower_loss_better():
+  def final(mixer, seed, loss):
+    return dict(
+      budget="b",
+      variant="scratch",
+      status="ok",
+      point=f"p-{mixer}",
+      mixer=mixer,
+      seed=seed,
+      test_loss=loss,
+    )
+
+  finals = [final("attention", s, 2.20 + 0.01 * s) for s in range(3)]
+  finals += [final("worker", s, 2.50 + 0.01 * s + 0.002 * (s == 1)) for s in range(3)]
+  finals += [final("spectral", s, 2.05 + 0.011 * s) for s in range(3)]
+  finals += [final("lsra", s, (2.10, 2.40, 2.00)[s]) for s in range(3)]
+  diffs = tuning.verdicts(finals, "loss", ["attention"])
+  by = {d["mixer"]: d for d in diffs}
+  assert by["worker"]["diff_mean"] == pytest.approx(0.3 + 0.002 / 3) and by["worker"]["resolved"]
+  assert by["spectral"]["diff_mean"] < 0 and by["spectral"]["resolved"]
+  assert not by["lsra"]["resolved"]
+  text = "b, scratch, against attention: better: spectral; worse: worker; unresolved: lsra"
+  assert tuning.verdict_sentence(diffs, "b", "scratch", "attention", "min") == text
+  # the same differences on an accuracy (higher is better) read the other way round
+  flipped = "b, scratch, against attention: better: worker; worse: spectral; unresolved: lsra"
+  assert tuning.verdict_sentence(diffs, "b", "scratch", "attention", "max") == flipped
+
+
 # ----------------------------------------------------------------------------- end to end
 
 

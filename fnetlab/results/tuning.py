@@ -159,14 +159,19 @@ def verdicts(finals, metric, baselines) -> list[dict]:
   return out
 
 
-def verdict_sentence(diffs: list[dict], budget: str, variant: str, against: str) -> str:
+def verdict_sentence(
+  diffs: list[dict], budget: str, variant: str, against: str, mode: str = "max"
+) -> str:
+  """Which mixers are resolved better, worse or unresolved against `against`; `mode` is the
+  metric's direction (train.best_mode: 'min' for a loss, where a negative difference is better)."""
   sel = [
     d for d in diffs if (d["budget"], d["variant"], d["against"]) == (budget, variant, against)
   ]
   if not sel:
     return ""
-  better = [d["mixer"] for d in sel if d["resolved"] and d["diff_mean"] > 0]
-  worse = [d["mixer"] for d in sel if d["resolved"] and d["diff_mean"] < 0]
+  sign = -1.0 if mode == "min" else 1.0
+  better = [d["mixer"] for d in sel if d["resolved"] and sign * d["diff_mean"] > 0]
+  worse = [d["mixer"] for d in sel if d["resolved"] and sign * d["diff_mean"] < 0]
   open_ = [d["mixer"] for d in sel if not d["resolved"]]
   return (
     f"{budget}, {variant}, against {against}: better: {', '.join(better) or 'none'}; "
@@ -284,7 +289,7 @@ def write_protocol_report(root, trials, finals, tune, metric, mode, described, b
     for d_variant, against in dict.fromkeys(
       (d["variant"], d["against"]) for d in diffs if d["budget"] == budget
     ):
-      lines.append("- " + verdict_sentence(diffs, budget, d_variant, against))
+      lines.append("- " + verdict_sentence(diffs, budget, d_variant, against, mode))
     drows = [
       {
         "mixer": d["mixer"] or d["point"],
