@@ -414,3 +414,16 @@ def test_make_run_trains_each_mixer_at_its_tuned_rate_and_says_so():
     assert f"{mixer:<10} {rate:g}" in text
   assert "at 200 steps" in text and "note" not in text
   assert "tuned at 200 steps" in quickstart.rates_text(400)
+
+
+def test_make_run_rates_are_the_committed_protocol_selection():
+  """configs/suite/digits_tuned.py's rates are the selected steps-200 scratch rows of the
+  committed protocol report's tuning.csv, and every one has all its trials."""
+  module = config_lib.load_module(os.path.join(ROOT, "configs/suite/digits_tuned.py"))
+  rows = read_csv(os.path.join(ROOT, "reports/protocol_digits/tuning.csv"))
+  mine = [r for r in rows if r["budget"] == f"steps-{module.STEPS}" and r["variant"] == "scratch"]
+  assert {r["mixer"] for r in mine} == set(module.RATES)
+  assert all(r["trials"] == r["of_trials"] for r in mine)
+  picked = {r["mixer"]: float(r["optim.lr"]) for r in mine if r["selected"] in ("True", True)}
+  assert picked == module.RATES
+  assert not any(r["edge"] for r in mine if r["selected"] in ("True", True))
