@@ -38,20 +38,16 @@ FLAGS = (
 
 def verdict(root: str, baselines, steps: int) -> str:
   """One line per baseline: which mixers are resolved better, resolved worse, or unresolved."""
-  from fnetlab.results import aggregate, seeds
+  from fnetlab.results import aggregate, seeds, tuning
   from fnetlab.results import workdirs as wd
 
   rows = [aggregate.summary_row(r) for r in wd.read_runs(root)]
   lines = []
   for base in baselines:
     diffs = seeds.paired(rows, base, "test_accuracy")
-    better = [d["mixer"] for d in diffs if d["resolved"] and d["diff_mean"] > 0]
-    worse = [d["mixer"] for d in diffs if d["resolved"] and d["diff_mean"] < 0]
-    open_ = [d["mixer"] for d in diffs if not d["resolved"]]
     lines.append(
       f"at {steps} steps, against {base} (test accuracy, paired by seed, 95% interval): "
-      f"better: {', '.join(better) or 'none'}; worse: {', '.join(worse) or 'none'}; "
-      f"unresolved: {', '.join(open_) or 'none'}"
+      + tuning.verdict_lists(diffs)
     )
   return "\n".join(lines)
 

@@ -125,6 +125,25 @@ def test_two_mixer_three_seed_summary_matches_hand_computation(tmp_path, capsys)
     assert (root / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_verdict_lists_sort_by_resolution_and_the_metrics_direction(tmp_path):
+  # Against ff_only both are resolved above it; against fourier attention straddles 0 and
+  # ff_only is resolved below. On a loss (higher=False) the same signs mean the reverse.
+  from fnetlab.results import tuning
+
+  rows = _run_rows(sweep(tmp_path / "sw"))
+  vs_ff = seeds.sort_verdicts(seeds.paired(rows, "ff_only", "test_accuracy"))
+  assert sorted(vs_ff["better"]) == ["attention", "fourier"]
+  assert vs_ff["worse"] == vs_ff["unresolved"] == []
+  vs_fnet = seeds.paired(rows, "fourier", "test_accuracy")
+  assert seeds.sort_verdicts(vs_fnet) == {
+    "better": [],
+    "worse": ["ff_only"],
+    "unresolved": ["attention"],
+  }
+  assert seeds.sort_verdicts(vs_fnet, higher=False)["better"] == ["ff_only"]
+  assert tuning.verdict_lists(vs_fnet) == "better: none; worse: ff_only; unresolved: attention"
+
+
 def _run_rows(root):
   from fnetlab.results import aggregate
   from fnetlab.results import workdirs as wd

@@ -162,6 +162,20 @@ def paired(rows: Iterable[dict], baseline: str, metric: str) -> list[dict]:
   return out
 
 
+def sort_verdicts(diffs: Iterable[dict], higher: bool = True) -> dict[str, list[str]]:
+  """{'better', 'worse', 'unresolved'}: the names (mixer, else point) of `paired` results, by
+  whether each difference is resolved and its sign; `higher` False for a metric where lower is
+  better (a loss), where a resolved negative difference is 'better'."""
+  out = {"better": [], "worse": [], "unresolved": []}
+  for d in diffs:
+    name = d.get("mixer") or d["point"]
+    if not d["resolved"]:
+      out["unresolved"].append(name)
+    else:
+      out["better" if (d["diff_mean"] > 0) == higher else "worse"].append(name)
+  return out
+
+
 def pm(mean, half, spec: str = ".3f", scale: float = 1.0, signed: bool = False) -> str:
   """`mean ± half` (or just the mean when there is no interval); empty for no mean."""
   if mean is None:

@@ -66,8 +66,8 @@ def reading(done: dict, tasks: dict) -> list[str]:
     if "ff_only" not in points:
       continue
     diffs = seeds.paired(task_rows, "ff_only", metric)
-    better = [d["mixer"] for d in diffs if d["resolved"] and (d["diff_mean"] > 0) == higher]
-    worse = [d["mixer"] for d in diffs if d["resolved"] and (d["diff_mean"] > 0) != higher]
+    sorted_ = seeds.sort_verdicts(diffs, higher)
+    better, worse = sorted_["better"], sorted_["worse"]
     best = (max if higher else min)((v, m) for m, v in means.items() if v is not None)[1]
     out.append(
       f"- {name}: resolved better than FF-only: {', '.join(better) or 'none'}"

@@ -169,14 +169,13 @@ def verdict_sentence(
   ]
   if not sel:
     return ""
-  sign = -1.0 if mode == "min" else 1.0
-  better = [d["mixer"] for d in sel if d["resolved"] and sign * d["diff_mean"] > 0]
-  worse = [d["mixer"] for d in sel if d["resolved"] and sign * d["diff_mean"] < 0]
-  open_ = [d["mixer"] for d in sel if not d["resolved"]]
-  return (
-    f"{budget}, {variant}, against {against}: better: {', '.join(better) or 'none'}; "
-    f"worse: {', '.join(worse) or 'none'}; unresolved: {', '.join(open_) or 'none'}"
-  )
+  return f"{budget}, {variant}, against {against}: " + verdict_lists(sel, mode != "min")
+
+
+def verdict_lists(diffs: list[dict], higher: bool = True) -> str:
+  """'better: a, b; worse: none; unresolved: c' for `seeds.paired` results."""
+  v = seeds.sort_verdicts(diffs, higher)
+  return "; ".join(f"{k}: {', '.join(v[k]) or 'none'}" for k in ("better", "worse", "unresolved"))
 
 
 def budget_curve(summary: list[dict], metric: str, path: str) -> str | None:
