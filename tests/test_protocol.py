@@ -195,6 +195,52 @@ def test_a_verdict_on_a_loss_calls_the_lower_loss_better():
   assert tuning.verdict_sentence(diffs, "b", "scratch", "attention", "max") == flipped
 
 
+def test_two_points_sharing_a_mixer_keep_the_mixer_and_are_told_apart_by_label(tmp_path):
+  # Two fourier points (e.g. two filter options) and ff_only: the csv's `mixer` column says
+  # what was trained, `label` how the tables and verdicts name each point.
+  names = {"p-a": "p-a", "p-b": "p-b", "p-ff": "ff_only"}
+  trials, finals = [], []
+  for point, label in names.items():
+    mixer = "ff_only" if point == "p-ff" else "fourier"
+    for lr, value in (("1e-3", 0.5), ("1e-2", 0.6)):
+      t = trial(point, lr, 0, value)
+      trials.append({**t, "mixer": mixer, "label": label})
+    for seed in (1, 2, 3):
+      acc = {"p-a": 0.8, "p-b": 0.7, "p-ff": 0.1}[point] + 0.01 * seed * (point != "p-ff")
+      finals.append(
+        dict(
+          budget="config",
+          variant="scratch",
+          status="ok",
+          point=point,
+          mixer=mixer,
+          label=label,
+          seed=seed,
+          test_accuracy=acc,
+        )
+      )
+  described = dict(command="fnetlab sweep ...", tuning_seeds=[0], final_seeds=[1, 2, 3])
+  text = tuning.write_protocol_report(
+    str(tmp_path),
+    trials,
+    finals,
+    {"optim.lr": ["1e-3", "1e-2"]},
+    "accuracy",
+    "max",
+    described,
+    ["ff_only"],
+  )
+  for name in ("tuning.csv", "summary.csv"):
+    rows = read_csv(tmp_path / name)
+    assert {(r["point"], r["mixer"], r["label"]) for r in rows} == {
+      ("p-a", "fourier", "p-a"),
+      ("p-b", "fourier", "p-b"),
+      ("p-ff", "ff_only", "ff_only"),
+    }
+  assert "against ff_only: better: p-a, p-b; worse: none" in text
+  assert "| p-a |" in text and "| p-b |" in text
+
+
 # ----------------------------------------------------------------------------- end to end
 
 

@@ -93,7 +93,8 @@ class Point:
   name: str
   overrides: dict  # extra + the sweep point
   config: object  # its loaded config
-  label: str  # the mixer (or the point name where two points share a mixer)
+  mixer: str  # config.model.mixer
+  label: str  # how tables name it: the mixer, or the point name where two points share a mixer
 
 
 def points(p: Protocol) -> list[Point]:
@@ -113,7 +114,8 @@ def points(p: Protocol) -> list[Point]:
       raise UserError(f"--tune={clash[0]}: point {i} ({p.name_of(pt)}) sets it too")
     overrides = {**p.extra, **pt}
     config = config_lib.load(p.config, overrides)
-    out.append(Point(i, p.name_of(pt), overrides, config, config.model.mixer))
+    mixer = config.model.mixer
+    out.append(Point(i, p.name_of(pt), overrides, config, mixer, mixer))
   mixers = [q.label for q in out]
   for q in out:
     if mixers.count(q.label) > 1:
@@ -218,7 +220,8 @@ def tuning_trials(p, budget, pts, steps) -> list[dict]:
               **_budget_cols(budget, steps[(_label(budget), q.name)]),
               "variant": variant,
               "point": q.name,
-              "mixer": q.label,
+              "mixer": q.mixer,
+              "label": q.label,
               **g,
               "seed": seed,
               "value": value,
@@ -270,7 +273,8 @@ def final_records(p, budget, pts, steps, chosen, evaluate: bool) -> list[dict]:
           **_budget_cols(budget, steps[(_label(budget), q.name)]),
           "variant": variant,
           "point": q.name,
-          "mixer": q.label,
+          "mixer": q.mixer,
+          "label": q.label,
           "seed": seed,
           "status": "ok" if result else "missing",
         }
@@ -377,6 +381,6 @@ def _describe(p: Protocol, pts, steps) -> dict:
     "spt_share": p.spt_share if p.spt else None,
     "spt_mask_rate": p.spt_mask_rate,
     "extra": p.extra,
-    "points": [dict(index=q.index, name=q.name, mixer=q.label) for q in pts],
+    "points": [dict(index=q.index, name=q.name, mixer=q.mixer, label=q.label) for q in pts],
     "steps": {f"{b or 'config'}/{n}": s for (b, n), s in steps.items()},
   }

@@ -5,7 +5,9 @@ budget curve (what `fnetlab sweep --tune=...` writes at its root; fnetlab/comman
   (the best-validation evaluation of each run), averaged over the tuning seeds, is the best
   (`max` or `min` by `train.best_mode`); a grid point with no finished trial cannot win; ties
   keep the earlier grid point. Selection never reads a test metric.
-- tuning.csv: one row per (budget, variant, point, grid point): the tuned keys, the
+- tuning.csv: one row per (budget, variant, point, grid point): `mixer` (config.model.mixer)
+  and `label` (how the tables name the point: the mixer, or the point's name where two points
+  share a mixer), the tuned keys, the
   validation mean and how many trials it averages, `selected`, and `edge` (the tuned keys at
   the grid's end for the selected row: the optimum may lie outside the grid).
 - summary.csv: one row per (budget, variant, point): the chosen values, the tuning and final
@@ -23,6 +25,11 @@ import os
 
 from fnetlab.common import provenance
 from fnetlab.results import seeds, tables
+
+
+def _name(row) -> str:
+  """How tables name a row: its label (the mixer, or the point where two points share one)."""
+  return row.get("label") or row["mixer"]
 
 
 def _key(row, *names):
@@ -44,6 +51,7 @@ def tuning_rows(trials: list[dict], keys: list[str], mode: str) -> list[dict]:
         **{k: first[k] for k in ("budget", "budget_unit", "budget_value", "steps", "variant")},
         "point": first["point"],
         "mixer": first["mixer"],
+        "label": _name(first),
         **{k: first[k] for k in keys},
         "validation_mean": mean,
         "trials": len(values),
@@ -102,6 +110,7 @@ def summary_rows(tuning: list[dict], finals: list[dict], tune: dict, metric: str
         **{k: r[k] for k in ("budget", "budget_unit", "budget_value", "steps", "variant")},
         "point": r["point"],
         "mixer": r["mixer"],
+        "label": _name(r),
         **{k: r[k] for k in tune},
         "edge": " ".join(edge_of(tune, r)),
         "tuning_seeds": r["tuning_seeds"],
@@ -123,7 +132,7 @@ def _seed_rows(finals, metric, budget, variant=None, name=lambda f: f["point"]):
       "point": f"{name(f)}/seed-{f['seed']}",
       "seed": f["seed"],
       "status": "ok",
-      "mixer": f["mixer"] if variant else f"{f['mixer']} ({f['variant']})",
+      "mixer": _name(f) if variant else f"{_name(f)} ({f['variant']})",
       key: f[key],
     }
     for f in finals
@@ -191,11 +200,11 @@ def budget_curve(summary: list[dict], metric: str, path: str) -> str | None:
   from matplotlib import pyplot as plt
 
   fig, ax = plt.subplots(figsize=(7, 4.8))
-  for mixer, variant in dict.fromkeys((r["mixer"], r["variant"]) for r in summary):
+  for mixer, variant in dict.fromkeys((_name(r), r["variant"]) for r in summary):
     pts = sorted(
       (float(r["budget_value"]), r[f"{key}_mean"], r[f"{key}_ci95"])
       for r in summary
-      if (r["mixer"], r["variant"]) == (mixer, variant) and r[f"{key}_mean"] is not None
+      if (_name(r), r["variant"]) == (mixer, variant) and r[f"{key}_mean"] is not None
     )
     if not pts:
       continue
@@ -231,11 +240,13 @@ def write_protocol_report(root, trials, finals, tune, metric, mode, described, b
   trows = tuning_rows(trials, keys, mode)
   for r in trows:
     r["edge"] = " ".join(edge_of(tune, r)) if r["selected"] else ""
-  tcols = ["budget", "budget_unit", "budget_value", "steps", "variant", "point", "mixer", *keys]
+  tcols = ["budget", "budget_unit", "budget_value", "steps", "variant", "point", "mixer"]
+  tcols += ["label", *keys]
   tcols += ["validation_mean", "trials", "of_trials", "tuning_seeds", "selected", "edge"]
   tables.write_csv(os.path.join(root, "tuning.csv"), trows, tcols)
   summary = summary_rows(trows, finals, tune, metric, described["final_seeds"])
-  scols = ["budget", "budget_unit", "budget_value", "steps", "variant", "point", "mixer", *keys]
+  scols = ["budget", "budget_unit", "budget_value", "steps", "variant", "point", "mixer"]
+  scols += ["label", *keys]
   scols += ["edge", "tuning_seeds", f"validation_{metric}_mean", "final_seeds", "seeds"]
   scols += [f"test_{metric}_mean", f"test_{metric}_ci95", f"test_{metric}_by_seed"]
   tables.write_csv(os.path.join(root, "summary.csv"), summary, scols)
@@ -266,7 +277,7 @@ def write_protocol_report(root, trials, finals, tune, metric, mode, described, b
     for r in rows:
       table.append(
         {
-          "mixer": r["mixer"],
+          "mixer": _name(r),
           "variant": r["variant"],
           "steps": r["steps"],
           **{k: r[k] for k in keys},
@@ -282,7 +293,7 @@ def write_protocol_report(root, trials, finals, tune, metric, mode, described, b
     cols = ["mixer", "variant", "steps", *keys, "edge", f"val {metric}", f"test {metric}{unit}"]
     cols.append("seeds")
     lines.append(tables.markdown_table(table, cols, right=cols[2:]))
-    flagged = [r["mixer"] + f" ({r['variant']})" for r in rows if r["edge"]]
+    flagged = [_name(r) + f" ({r['variant']})" for r in rows if r["edge"]]
     if flagged:
       lines.append(f"Selected on the edge of the grid (widen it): {', '.join(flagged)}.\n")
     for d_variant, against in dict.fromkeys(
