@@ -7,9 +7,9 @@ budget curve (what `fnetlab sweep --tune=...` writes at its root; fnetlab/comman
   keep the earlier grid point. Selection never reads a test metric.
 - tuning.csv: one row per (budget, variant, point, grid point): `mixer` (config.model.mixer)
   and `label` (how the tables name the point: the mixer, or the point's name where two points
-  share a mixer), the tuned keys, the
-  validation mean and how many trials it averages, `selected`, and `edge` (the tuned keys at
-  the grid's end for the selected row: the optimum may lie outside the grid).
+  share a mixer), the tuned keys, the validation mean and how many trials it averages,
+  `selected`, and `edge` (the tuned keys at the grid's end for the selected row: the optimum
+  may lie outside the grid).
 - summary.csv: one row per (budget, variant, point): the chosen values, the tuning and final
   seeds, the test metric at the best-validation checkpoint per final seed, its mean and 95%
   Student-t half-width (fnetlab/results/seeds.py).
