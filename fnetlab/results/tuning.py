@@ -199,7 +199,10 @@ def budget_curve(summary: list[dict], metric: str, path: str) -> str | None:
   matplotlib.use("Agg")
   from matplotlib import pyplot as plt
 
-  fig, ax = plt.subplots(figsize=(7, 4.8))
+  fig, ax = plt.subplots(figsize=(8.5, 4.8))
+  names = list(dict.fromkeys(_name(r) for r in summary))
+  cmap = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
+  colour = {n: cmap(i % cmap.N) for i, n in enumerate(names)}  # one per point, both variants
   for mixer, variant in dict.fromkeys((_name(r), r["variant"]) for r in summary):
     pts = sorted(
       (float(r["budget_value"]), r[f"{key}_mean"], r[f"{key}_ci95"])
@@ -211,17 +214,22 @@ def budget_curve(summary: list[dict], metric: str, path: str) -> str | None:
     xs = [x for x, _, _ in pts]
     ys = [y for _, y, _ in pts]
     style = "-" if variant == "scratch" else "--"
-    (line,) = ax.plot(xs, ys, style, marker="o", markersize=3, label=f"{mixer} ({variant})")
+    ax.plot(
+      xs, ys, style, color=colour[mixer], marker="o", markersize=3, label=f"{mixer} ({variant})"
+    )
     lo = [y - (h or 0.0) for _, y, h in pts]
     hi = [y + (h or 0.0) for _, y, h in pts]
-    ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.15)
+    ax.fill_between(xs, lo, hi, color=colour[mixer], alpha=0.12 if variant == "scratch" else 0.06)
   unit = summary[0]["budget_unit"]
   ax.set_xscale("log")
   ax.set_xlabel(f"budget ({unit}, log scale)")
   ax.set_ylabel(f"{key} at the best-validation checkpoint")
-  ax.set_title("tuned per point at every budget; mean and 95% band over final seeds", fontsize=9)
+  ax.set_title(
+    "tuned per point at every budget; mean and 95% band over final seeds; dashed: SPT",
+    fontsize=9,
+  )
   ax.grid(True, which="both", alpha=0.3)
-  ax.legend(fontsize=7, ncol=2)
+  ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
   fig.tight_layout()
   fig.savefig(path, dpi=110)
   plt.close(fig)
