@@ -38,7 +38,7 @@ FLAGS = (
 
 def verdict(root: str, baselines, steps: int) -> str:
   """One line per baseline: which mixers are resolved better, resolved worse, or unresolved."""
-  from fnetlab.results import aggregate, seeds, tuning
+  from fnetlab.results import aggregate, seeds
   from fnetlab.results import workdirs as wd
 
   rows = [aggregate.summary_row(r) for r in wd.read_runs(root)]
@@ -47,7 +47,7 @@ def verdict(root: str, baselines, steps: int) -> str:
     diffs = seeds.paired(rows, base, "test_accuracy")
     lines.append(
       f"at {steps} steps, against {base} (test accuracy, paired by seed, 95% interval): "
-      + tuning.verdict_lists(diffs)
+      + seeds.verdict_lists(diffs)
     )
   return "\n".join(lines)
 

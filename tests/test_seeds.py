@@ -128,8 +128,6 @@ def test_two_mixer_three_seed_summary_matches_hand_computation(tmp_path, capsys)
 def test_verdict_lists_sort_by_resolution_and_the_metrics_direction(tmp_path):
   # Against ff_only both are resolved above it; against fourier attention straddles 0 and
   # ff_only is resolved below. On a loss (higher=False) the same signs mean the reverse.
-  from fnetlab.results import tuning
-
   rows = _run_rows(sweep(tmp_path / "sw"))
   vs_ff = seeds.sort_verdicts(seeds.paired(rows, "ff_only", "test_accuracy"))
   assert sorted(vs_ff["better"]) == ["attention", "fourier"]
@@ -141,7 +139,7 @@ def test_verdict_lists_sort_by_resolution_and_the_metrics_direction(tmp_path):
     "unresolved": ["attention"],
   }
   assert seeds.sort_verdicts(vs_fnet, higher=False)["better"] == ["ff_only"]
-  assert tuning.verdict_lists(vs_fnet) == "better: none; worse: ff_only; unresolved: attention"
+  assert seeds.verdict_lists(vs_fnet) == "better: none; worse: ff_only; unresolved: attention"
 
 
 def _run_rows(root):

